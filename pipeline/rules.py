@@ -1,0 +1,354 @@
+"""Guideline rules engine: concepts -> recommendation (RULES.md sections 2, 5).
+
+The decision table is ``data/rules.yaml``. This module validates it on load
+(unknown keys, concepts, flags or enum values raise ``DataFileError`` naming
+the rule) and evaluates it. It imports nothing heavy: ``recommend`` depends
+only on its arguments, so the rules can be checked on gold concepts alone.
+"""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .errors import DataFileError
+from .resources import check_enum, check_keys, load_yaml
+from .vocab import (
+    CATEGORIES, COMPLETE, CONCEPTS, CONTRASTS, FLAGS, MODALITIES, RECOMMENDED_MODALITIES,
+    REGIONS, STATUSES, URGENCIES, order_regions,
+)
+
+_CONCEPT_KEYS = ("present", "any_present", "any_negated")
+
+
+# --------------------------------------------------------------------------- #
+# Conditions
+# --------------------------------------------------------------------------- #
+
+@dataclass
+class _Facts:
+    concepts: dict
+    duration_weeks: object
+    regions: list
+    flags: dict = field(default_factory=dict)
+    category: object = None
+    modality: object = None
+
+
+def _check_condition(cond, where, flag_names):
+    """Validate a condition tree; returns it unchanged."""
+    if cond is True:
+        return cond
+    if isinstance(cond, str):
+        if cond not in flag_names:
+            raise DataFileError(f"{where}: unknown derived flag {cond!r} (defined so far: {sorted(flag_names)})")
+        return cond
+    if not isinstance(cond, dict) or len(cond) != 1:
+        raise DataFileError(f"{where}: a condition is true, a flag name or a mapping with one key")
+    (key, arg), = cond.items()
+    if key in ("all", "any"):
+        if not isinstance(arg, list) or not arg:
+            raise DataFileError(f"{where}: '{key}' takes a non-empty list")
+        for i, c in enumerate(arg):
+            _check_condition(c, f"{where}.{key}[{i}]", flag_names)
+    elif key == "not":
+        _check_condition(arg, f"{where}.not", flag_names)
+    elif key == "present":
+        check_enum(arg, CONCEPTS, where, "concept")
+    elif key in ("any_present", "any_negated"):
+        for c in arg:
+            check_enum(c, CONCEPTS, where, "concept")
+    elif key == "duration_lt":
+        if not isinstance(arg, (int, float)):
+            raise DataFileError(f"{where}: duration_lt takes a number of weeks")
+    elif key == "no_regions":
+        if arg is not True:
+            raise DataFileError(f"{where}: no_regions takes true")
+    elif key == "category_in":
+        for c in arg:
+            check_enum(c, CATEGORIES, where, "category")
+    elif key == "modality_in":
+        for m in arg:
+            check_enum(m, RECOMMENDED_MODALITIES, where, "modality")
+    else:
+        raise DataFileError(f"{where}: unknown condition {key!r}")
+    return cond
+
+
+def _holds(cond, facts):
+    if cond is True:
+        return True
+    if isinstance(cond, str):
+        return facts.flags[cond]
+    (key, arg), = cond.items()
+    if key == "all":
+        return all(_holds(c, facts) for c in arg)
+    if key == "any":
+        return any(_holds(c, facts) for c in arg)
+    if key == "not":
+        return not _holds(arg, facts)
+    if key == "present":
+        return facts.concepts.get(arg) == "present"
+    if key == "any_present":
+        return any(facts.concepts.get(c) == "present" for c in arg)
+    if key == "any_negated":
+        return any(facts.concepts.get(c) == "negated" for c in arg)
+    if key == "duration_lt":
+        return facts.duration_weeks is not None and facts.duration_weeks < arg
+    if key == "no_regions":
+        return not facts.regions
+    if key == "category_in":
+        return facts.category in arg
+    if key == "modality_in":
+        return facts.modality in arg
+    raise AssertionError(key)  # validated on load
+
+
+# --------------------------------------------------------------------------- #
+# Rule table
+# --------------------------------------------------------------------------- #
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    when: object
+    value: object = None
+    cite: tuple = ()
+    extra: dict = field(default_factory=dict)
+
+
+_STAGES = {
+    # stage: (value key, allowed extra keys)
+    "derived": ("name", set()),
+    "categories": ("category", {"fallback"}),
+    "modality": ("modality", set()),
+    "contrast": ("contrast", set()),
+    "regions": ("regions", set()),
+    "implied_regions": ("add", set()),
+    "urgency": ("urgency", set()),
+    "alternatives": ("add", set()),
+    "flags": ("flag", {"set_contrast", "drop_contrast_alternatives", "add_alternatives"}),
+}
+
+
+class RuleSet:
+    """A validated decision table."""
+
+    def __init__(self, data, source="rules.yaml"):
+        check_keys(data, {"version", "sources"} | set(_STAGES), source,
+                   required=("sources",) + tuple(_STAGES))
+        self.source = source
+        self.sources = {}
+        for sid, s in (data["sources"] or {}).items():
+            check_keys(s, {"file", "title"}, f"{source} sources.{sid}", required=("title",))
+            self.sources[sid] = s
+        flag_names = set()
+        seen_ids = set()
+        self.stages = {}
+        for stage, (value_key, extra_keys) in _STAGES.items():
+            rules = []
+            for i, raw in enumerate(data[stage] or []):
+                rid = raw.get("id") if isinstance(raw, dict) else None
+                where = f"{source} rule {rid or f'{stage}[{i}]'}"
+                check_keys(raw, {"id", "when", "cite", value_key} | extra_keys, where,
+                           required=("id", "when", value_key))
+                if rid in seen_ids:
+                    raise DataFileError(f"{where}: duplicate rule id")
+                seen_ids.add(rid)
+                when = _check_condition(raw["when"], where, flag_names)
+                value = self._check_value(stage, raw[value_key], raw, where)
+                cite = tuple(self._check_cite(c, where) for c in raw.get("cite") or [])
+                rules.append(Rule(rid, when, value, cite, {k: raw[k] for k in extra_keys if k in raw}))
+                if stage == "derived":
+                    flag_names.add(value)
+            self.stages[stage] = tuple(rules)
+        self._check_complete()
+
+    @staticmethod
+    def _check_alternatives(alts, where):
+        out = []
+        for a in alts:
+            check_keys(a, {"modality", "contrast"}, where, required=("modality", "contrast"))
+            check_enum(a["modality"], MODALITIES, where, "modality")
+            if a["contrast"] is not None:
+                check_enum(a["contrast"], CONTRASTS, where, "contrast")
+            out.append({"modality": a["modality"], "contrast": a["contrast"]})
+        return tuple(out)
+
+    def _check_value(self, stage, value, raw, where):
+        if stage == "derived":
+            if not isinstance(value, str) or not value.isidentifier():
+                raise DataFileError(f"{where}: a derived flag name must be an identifier")
+        elif stage == "categories":
+            check_enum(value, CATEGORIES, where, "category")
+        elif stage == "modality":
+            check_enum(value, RECOMMENDED_MODALITIES, where, "modality")
+        elif stage == "contrast":
+            if value == "WITH":
+                raise DataFileError(f"{where}: contrast-only (WITH) is never recommended")
+            if value is not None:
+                check_enum(value, CONTRASTS, where, "contrast")
+        elif stage == "regions":
+            check_enum(value, ("NONE", COMPLETE, "SYMPTOMATIC"), where, "regions")
+        elif stage == "implied_regions":
+            check_enum(value, REGIONS, where, "region")
+        elif stage == "urgency":
+            check_enum(value, URGENCIES, where, "urgency")
+        elif stage == "alternatives":
+            value = self._check_alternatives(value, where)
+        elif stage == "flags":
+            check_enum(value, FLAGS, where, "flag")
+            if "set_contrast" in raw:
+                check_enum(raw["set_contrast"], ("WITHOUT",), where, "set_contrast")
+            if "add_alternatives" in raw:
+                raw["add_alternatives"] = self._check_alternatives(raw["add_alternatives"], where)
+        return value
+
+    def _check_cite(self, cite, where):
+        check_keys(cite, {"source", "quote", "variant"}, f"{where} cite", required=("source",))
+        if cite["source"] not in self.sources:
+            raise DataFileError(f"{where}: cites unknown source {cite['source']!r}")
+        src = self.sources[cite["source"]]
+        text = src.get("file") or src["title"]
+        if "variant" in cite:
+            text = f"{src['title']}, variant {cite['variant']}"
+        if "quote" in cite:
+            text = f"{text}: \"{cite['quote']}\""
+        return text
+
+    def _check_complete(self):
+        """Each first-match stage must end in a catch-all, so every input gets a value."""
+        for stage in ("categories", "modality", "contrast", "regions", "urgency"):
+            rules = self.stages[stage]
+            if not rules or rules[-1].when is not True:
+                raise DataFileError(f"{self.source}: the last rule of '{stage}' must have `when: true`")
+
+    # ------------------------------------------------------------------ #
+
+    def recommend(self, concepts, duration_weeks=None, regions=()):
+        concepts = _check_concepts(concepts)
+        regions = order_regions(_check_regions(regions))
+        facts = _Facts(concepts, _check_duration(duration_weeks), regions)
+        fired = []
+
+        for rule in self.stages["derived"]:
+            facts.flags[rule.value] = _holds(rule.when, facts)
+            if facts.flags[rule.value]:
+                fired.append(rule)
+
+        category, scenarios = None, []
+        for rule in self.stages["categories"]:
+            fallback = rule.extra.get("fallback", False)
+            if fallback and category is not None:
+                continue
+            if _holds(rule.when, facts):
+                if category is None:
+                    category = rule.value
+                    fired.append(rule)
+                if not fallback:
+                    scenarios.append(rule.value)
+        if not scenarios:
+            scenarios = [category]
+        facts.category = category
+
+        def first(stage):
+            for rule in self.stages[stage]:
+                if _holds(rule.when, facts):
+                    fired.append(rule)
+                    return rule
+            raise AssertionError(stage)  # catch-all guaranteed on load
+
+        facts.modality = modality = first("modality").value
+        contrast = first("contrast").value
+        region_mode = first("regions").value
+        if region_mode == "NONE":
+            rec_regions = []
+        elif region_mode == COMPLETE:
+            rec_regions = [COMPLETE]
+        else:
+            extra = []
+            for rule in self.stages["implied_regions"]:
+                if _holds(rule.when, facts):
+                    fired.append(rule)
+                    extra.append(rule.value)
+            rec_regions = order_regions(regions + extra)
+        urgency = first("urgency").value
+
+        alternatives = []
+        for rule in self.stages["alternatives"]:
+            if _holds(rule.when, facts):
+                fired.append(rule)
+                alternatives.extend(rule.value)
+
+        flags = []
+        for rule in self.stages["flags"]:
+            if not _holds(rule.when, facts):
+                continue
+            fired.append(rule)
+            flags.append(rule.value)
+            if "set_contrast" in rule.extra:
+                contrast = rule.extra["set_contrast"]
+            alternatives.extend(rule.extra.get("add_alternatives", ()))
+            if rule.extra.get("drop_contrast_alternatives"):
+                alternatives = [a for a in alternatives if a["contrast"] not in ("WITH", "WITH_AND_WITHOUT")]
+
+        unique = []
+        for a in alternatives:
+            same_as_first_choice = a["modality"] == modality and a["contrast"] == contrast
+            if a not in unique and not same_as_first_choice:
+                unique.append(dict(a))
+
+        citations = []
+        for rule in fired:
+            for c in rule.cite:
+                if c not in citations:
+                    citations.append(c)
+        return {
+            "category": category,
+            "scenarios": scenarios,
+            "modality": modality,
+            "contrast": contrast,
+            "regions": rec_regions,
+            "urgency": urgency,
+            "flags": flags,
+            "alternatives": unique,
+            "rule_ids": [r.id for r in fired],
+            "citations": citations,
+        }
+
+
+def _check_concepts(concepts):
+    if concepts is None:
+        return {}
+    if not isinstance(concepts, dict):
+        raise TypeError("concepts must be a mapping of concept id to status")
+    for cid, status in concepts.items():
+        if cid not in CONCEPTS:
+            raise ValueError(f"unknown concept id {cid!r}")
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r} for {cid}")
+    return concepts
+
+
+def _check_regions(regions):
+    regions = list(regions or [])
+    for r in regions:
+        if r not in REGIONS:
+            raise ValueError(f"unknown region {r!r}")
+    return regions
+
+
+def _check_duration(duration_weeks):
+    if duration_weeks is None:
+        return None
+    if isinstance(duration_weeks, float) and duration_weeks != duration_weeks:
+        return None
+    return float(duration_weeks)
+
+
+@lru_cache(maxsize=4)
+def load_rules(path=None):
+    return RuleSet(load_yaml("rules.yaml", path), source=str(path or "rules.yaml"))
+
+
+def recommend(concepts, duration_weeks=None, regions=(), rules=None):
+    """The guideline recommendation for extracted concepts (FORMATS.md object)."""
+    return (rules or load_rules()).recommend(concepts, duration_weeks, regions)
