@@ -1,0 +1,53 @@
+"""The extraction half of spine-audit: a blank English spaCy pipeline.
+
+No statistical model is loaded or needed (none can be downloaded on secure
+hospital networks): tokenisation, sentence boundaries, concept matching and
+assertion are rules read from the package's data files.
+"""
+
+from functools import lru_cache
+
+NEGATION_EXT = "negex"
+FAMILY_EXT = "spine_family"
+HYPOTHETICAL_EXT = "spine_hypothetical"
+
+
+def build_nlp(assertion_path=None):
+    """Build the extractor pipeline (a fresh ``Language`` object)."""
+    import spacy
+    import negspacy.negation  # noqa: F401  registers the "negex" factory (negspacy 1.1)
+
+    from . import components  # noqa: F401  registers our factories
+    from .components import CONCEPT_KEY, REGION_KEY, REGION_LABEL_PREFIX
+    from .lexicon import load_assertion_terms, load_concepts, negspacy_termset
+    from .tokenizer import customise_tokenizer
+    from ..vocab import CONCEPTS, REGIONS
+
+    nlp = customise_tokenizer(spacy.blank("en"))
+    nlp.add_pipe("spine_sentences")
+    nlp.add_pipe("spine_concepts")
+    terms = load_assertion_terms(assertion_path)
+    lexicon = load_concepts()
+    span_keys = [CONCEPT_KEY, REGION_KEY]
+    region_labels = [REGION_LABEL_PREFIX + r for r in REGIONS]
+    negatable = [c for c in CONCEPTS if c not in lexicon.no_negex] + region_labels
+    every = list(CONCEPTS) + region_labels
+    nlp.add_pipe("negex", name="negation", config={
+        "neg_termset": negspacy_termset(terms["negation"]), "extension_name": NEGATION_EXT,
+        "span_keys": span_keys, "ent_types": negatable})
+    nlp.add_pipe("negex", name="family", config={
+        "neg_termset": negspacy_termset(terms["family"]), "extension_name": FAMILY_EXT,
+        "span_keys": span_keys, "ent_types": every})
+    nlp.add_pipe("negex", name="hypothetical", config={
+        "neg_termset": negspacy_termset(terms["hypothetical"]), "extension_name": HYPOTHETICAL_EXT,
+        "span_keys": span_keys, "ent_types": every})
+    nlp.add_pipe("spine_assertion", config={
+        "family_attr": FAMILY_EXT, "hypothetical_attr": HYPOTHETICAL_EXT, "negation_attr": NEGATION_EXT,
+        "assertion_path": str(assertion_path) if assertion_path else None})
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def get_nlp():
+    """The shared pipeline of this process (built on first use)."""
+    return build_nlp()

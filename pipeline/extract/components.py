@@ -1,0 +1,353 @@
+"""spaCy components of the spine-audit extractor.
+
+Pipeline (``build_nlp``)::
+
+    spine_sentences -> spine_concepts -> negex (negation) -> negex (family)
+                    -> negex (hypothetical) -> spine_assertion
+
+* ``spine_sentences`` sets sentence starts for referral notes (line breaks,
+  bullets, ". ", ";", " - ", section headers such as "HPI:" or ",HX:,") and
+  records sections in ``doc._.spine_sections``.
+* ``spine_concepts`` matches the concept lexicon (phrases with a PhraseMatcher,
+  regular expressions on the text) into the span group ``spine_concepts``
+  (label = concept id, ``span.id_`` = pattern id) and region words into
+  ``spine_regions``.
+* three negspacy ``negex`` instances with the project's own term lists write
+  ``span._.negex``, ``span._.spine_family`` and ``span._.spine_hypothetical``.
+* ``spine_assertion`` resolves each mention's status and the document-level
+  status per concept (RULES.md section 5), the symptom duration and the
+  symptomatic regions into ``doc._.spine``.
+"""
+
+import re
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from ..orders import parse_order
+from ..vocab import CONCEPTS, STATUSES, order_regions
+from .lexicon import load_assertion_terms, load_concepts, load_context
+
+CONCEPT_KEY = "spine_concepts"
+REGION_KEY = "spine_regions"
+REGION_LABEL_PREFIX = "REGION_"
+
+if not Doc.has_extension("spine_sections"):
+    Doc.set_extension("spine_sections", default=None)
+if not Doc.has_extension("spine_order_header"):
+    Doc.set_extension("spine_order_header", default=None)
+if not Doc.has_extension("spine"):
+    Doc.set_extension("spine", default=None)
+
+_SENT_END = {".", "!", "?", ";"}
+_BULLETS = {"-", "*", "•", "·", "–", "—", "+"}
+_STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
+
+
+# --------------------------------------------------------------------------- #
+# Sentences and sections
+# --------------------------------------------------------------------------- #
+
+@Language.factory("spine_sentences", assigns=["token.is_sent_start", "doc._.spine_sections"])
+def make_sentences(nlp, name):
+    return SpineSentences(load_context())
+
+
+class SpineSentences:
+    """Rule-based sentence and section boundaries for referral notes."""
+
+    def __init__(self, context):
+        self.headers = context.headers
+        self.max_header_tokens = max(len(h.split()) for h in self.headers)
+        self.no_split_after = context.no_split_after
+
+    def _header_at(self, doc, i):
+        """Length in tokens of a section header starting at token i (before ':')."""
+        for n in range(self.max_header_tokens, 0, -1):
+            j = i + n
+            if j < len(doc) and doc[j].text == ":":
+                words = doc[i:j].text.lower()
+                if words in self.headers:
+                    return n
+        return 0
+
+    def __call__(self, doc):
+        n = len(doc)
+        if n == 0:
+            doc._.spine_sections = []
+            return doc
+        starts = [False] * n
+        starts[0] = True
+        sections = []  # (start_char, end_char, name, assertion, inline)
+        line_start = True
+        i = 0
+        while i < n:
+            tok = doc[i]
+            if tok.is_space:
+                if "\n" in tok.text:
+                    line_start = True
+                    if i + 1 < n:
+                        starts[i + 1] = True
+                i += 1
+                continue
+            prev = doc[i - 1] if i else None
+            at_boundary = starts[i] or line_start or (prev is not None and prev.text in {",", "."})
+            if at_boundary:
+                hlen = self._header_at(doc, i)
+                if hlen:
+                    name, assertion = self.headers[doc[i:i + hlen].text.lower()]
+                    starts[i] = True
+                    colon = i + hlen
+                    k = colon + 1
+                    while k < n and doc[k].text == ",":
+                        k += 1
+                    inline = not (k < n and doc[k].is_space and "\n" in doc[k].text)
+                    if k < n:
+                        starts[k] = True
+                    sections.append([doc[i].idx, None, name, assertion, inline])
+                    line_start = False
+                    i = k
+                    continue
+            if line_start and tok.text in _BULLETS and i + 1 < n:
+                starts[i + 1] = True
+            line_start = False
+            if tok.text in _SENT_END and i + 1 < n:
+                if not (tok.text == "." and prev is not None and prev.text.lower() in self.no_split_after):
+                    starts[i + 1] = True
+            elif tok.text in _BULLETS and tok.text != "+" and prev is not None and prev.whitespace_ \
+                    and tok.whitespace_ and i + 1 < n:
+                starts[i + 1] = True  # " - " separates clauses in dictated notes
+            i += 1
+        for i, tok in enumerate(doc):
+            tok.is_sent_start = starts[i]
+        for k, sec in enumerate(sections):
+            sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(doc.text)
+        doc._.spine_sections = [tuple(s) for s in sections]
+        return doc
+
+
+# --------------------------------------------------------------------------- #
+# Concept matching
+# --------------------------------------------------------------------------- #
+
+@Language.factory("spine_concepts", assigns=["doc.spans"],
+                  requires=["token.is_sent_start"])
+def make_concepts(nlp, name):
+    return SpineConcepts(nlp, load_concepts(), load_context())
+
+
+def _order_header(doc):
+    """Char range of a leading order line ("CT C SPINE WO CONTRAST.") or None.
+
+    Only an ALL-CAPS first sentence that parses as an order with a stated
+    contrast counts, so that "CT C-spine negative. Neck pain..." is narrative.
+    """
+    first = next(iter(doc.sents), None)
+    if first is None or len(first) > 12:
+        return None
+    text = first.text.strip().rstrip(".")
+    if not text or any(c.islower() for c in text):
+        return None
+    parsed = parse_order(text)
+    if not parsed or not parsed["parsed"]:
+        return None
+    if parsed["contrast"] is None and parsed["modality"] in ("MRI", "CT"):
+        return None
+    return first.start_char, first.end_char
+
+
+class SpineConcepts:
+    def __init__(self, nlp, lexicon, context):
+        self.lexicon = lexicon
+        self.context = context
+        self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.regex_patterns = [p for p in lexicon.patterns if p.regex is not None]
+        for p in lexicon.patterns:
+            if p.phrases:
+                self.phrase_matcher.add(p.id, list(nlp.tokenizer.pipe(p.phrases)))
+        self.vocab = nlp.vocab
+        self.masking = lexicon.masks_regions
+
+    def __call__(self, doc):
+        text = doc.text
+        mentions = []  # (start_tok, end_tok, concept, pattern)
+        strings = self.vocab.strings
+        for match_id, start, end in self.phrase_matcher(doc):
+            pat = self.lexicon.by_id[strings[match_id]]
+            for concept in pat.concepts:
+                mentions.append((start, end, concept, pat))
+        for pat in self.regex_patterns:
+            for m in pat.regex.finditer(text):
+                if not pat.value_ok(m):
+                    continue
+                s, e = pat.span_offsets(m)
+                span = doc.char_span(s, e, alignment_mode="expand")
+                if span is None or len(span) == 0:
+                    continue
+                for concept in pat.concepts:
+                    mentions.append((span.start, span.end, concept, pat))
+
+        header = _order_header(doc)
+        doc._.spine_order_header = header
+        if header is not None:
+            mentions = [m for m in mentions if not doc[m[0]].idx >= header[0] or doc[m[0]].idx >= header[1]]
+
+        overriding = [m for m in mentions if m[3].overrides or m[3].status]
+        if overriding:
+            def overrides(o, m):
+                return m[2] in o[3].overrides or (o[3].status and m[2] == o[2] and not m[3].status)
+
+            def overridden(m):
+                return any(o[3] is not m[3] and o[0] <= m[0] and m[1] <= o[1] and overrides(o, m)
+                           for o in overriding)
+            mentions = [m for m in mentions if not overridden(m)]
+
+        seen, spans = set(), []
+        for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
+            key = (start, end, concept)
+            if key in seen:
+                continue
+            seen.add(key)
+            spans.append(Span(doc, start, end, label=concept, span_id=pat.id))
+        doc.spans[CONCEPT_KEY] = spans
+
+        masks = [(s.start_char, s.end_char) for s in spans if s.label_ in self.masking]
+        if header is not None:
+            masks.append(header)
+        regions = []
+        for region, rx in self.context.regions.items():
+            for m in rx.finditer(text):
+                if any(a <= m.start() < b for a, b in masks):
+                    continue
+                span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                if span is not None and len(span):
+                    regions.append(Span(doc, span.start, span.end, label=REGION_LABEL_PREFIX + region))
+        doc.spans[REGION_KEY] = regions
+        return doc
+
+
+# --------------------------------------------------------------------------- #
+# Assertion, duration, regions
+# --------------------------------------------------------------------------- #
+
+@Language.factory("spine_assertion", assigns=["doc._.spine"],
+                  requires=["doc.spans"],
+                  default_config={"family_attr": "spine_family", "hypothetical_attr": "spine_hypothetical",
+                                  "negation_attr": "negex", "assertion_path": None})
+def make_assertion(nlp, name, family_attr, hypothetical_attr, negation_attr, assertion_path):
+    return SpineAssertion(nlp, load_concepts(), load_context(), load_assertion_terms(assertion_path),
+                          family_attr, hypothetical_attr, negation_attr)
+
+
+class SpineAssertion:
+    def __init__(self, nlp, lexicon, context, terms, family_attr, hypothetical_attr, negation_attr):
+        self.lexicon = lexicon
+        self.context = context
+        self.family_attr = family_attr
+        self.hypothetical_attr = hypothetical_attr
+        self.negation_attr = negation_attr
+        # Following cues, applied within a window (negspacy would scope them
+        # back to the start of the sentence).
+        self.window = terms["following_window"]
+        self.following = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for kind in ("negation", "family", "hypothetical"):
+            if terms[kind]["following"]:
+                self.following.add(kind, list(nlp.tokenizer.pipe(terms[kind]["following"])))
+        self.vocab = nlp.vocab
+
+    def _following_cues(self, doc):
+        cues = {"negation": [], "family": [], "hypothetical": []}
+        for match_id, start, _end in self.following(doc):
+            cues[self.vocab.strings[match_id]].append(start)
+        return cues
+
+    def _followed_by(self, span, starts):
+        doc = span.doc
+        for c in starts:
+            if span.end <= c <= span.end + self.window:
+                if not any(doc[k].is_sent_start for k in range(span.end, c + 1) if k < len(doc)):
+                    return True
+        return False
+
+    def _section_assertion(self, doc):
+        """Char ranges where a section header fixes the assertion (family history)."""
+        ranges = []
+        for start, end, _name, assertion, inline in doc._.spine_sections or ():
+            if not assertion:
+                continue
+            if inline:  # "FHx: father w/ myeloma - pt anxious": the first sentence only
+                first = doc.char_span(start, end, alignment_mode="expand")
+                sents = list(first.sents) if first is not None else []
+                if len(sents) > 1:
+                    end = sents[1].end_char
+            ranges.append((start, end, assertion))
+        return ranges
+
+    def _ext(self, span, attr):
+        return Span.has_extension(attr) and bool(span._.get(attr))
+
+    def mention_status(self, span, section_ranges, cues):
+        pat = self.lexicon.by_id.get(span.id_)
+        if pat is not None and pat.status:
+            return pat.status
+        for a, b, assertion in section_ranges:
+            if a <= span.start_char < b:
+                return assertion
+        if self._ext(span, self.family_attr) or self._followed_by(span, cues["family"]):
+            return "family"
+        if self._ext(span, self.hypothetical_attr) or self._followed_by(span, cues["hypothetical"]):
+            return "hypothetical"
+        if span.label_ not in self.lexicon.no_negex and (
+                self._ext(span, self.negation_attr) or self._followed_by(span, cues["negation"])):
+            return "negated"
+        return "present"
+
+    def duration_weeks(self, doc):
+        ctx = self.context
+        text = doc.text
+        header = doc._.spine_order_header
+        for m in ctx.duration_re.finditer(text):
+            if header is not None and header[0] <= m.start() < header[1]:
+                continue
+            if ctx.not_before.search(text[max(0, m.start() - 30):m.start()]):
+                continue
+            if ctx.not_after.search(text[m.end():m.end() + 40]):
+                continue
+            num = m.group("num")
+            value = float(num) if num is not None else ctx.numbers.get(m.group("word").lower())
+            if value is None:
+                continue
+            weeks = value * ctx.unit_weeks[m.group("unit").lower()]
+            return round(weeks, 2)
+        return None
+
+    def __call__(self, doc):
+        section_ranges = self._section_assertion(doc)
+        cues = self._following_cues(doc)
+        concepts, evidence = {}, []
+        for span in doc.spans[CONCEPT_KEY]:
+            status = self.mention_status(span, section_ranges, cues)
+            evidence.append({
+                "concept": span.label_,
+                "text": span.text,
+                "start": span.start_char,
+                "end": span.end_char,
+                "status": status,
+                "pattern_id": span.id_,
+            })
+            old = concepts.get(span.label_)
+            if old is None or _STATUS_RANK[status] < _STATUS_RANK[old]:
+                concepts[span.label_] = status
+        regions = set()
+        for span in doc.spans.get(REGION_KEY, ()):
+            if self.mention_status(span, section_ranges, cues) == "present":
+                regions.add(span.label_[len(REGION_LABEL_PREFIX):])
+        ordered_concepts = {c: concepts[c] for c in CONCEPTS if c in concepts}
+        doc._.spine = {
+            "concepts": ordered_concepts,
+            "evidence": evidence,
+            "duration_weeks": self.duration_weeks(doc),
+            "regions": order_regions(regions),
+        }
+        return doc

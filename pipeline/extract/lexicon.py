@@ -1,0 +1,204 @@
+"""Validated, compiled forms of the extractor's data files.
+
+``concepts.yaml`` (what words mean which concept), ``assertion.yaml``
+(negation / family / hypothetical cues) and ``context.yaml`` (sections,
+duration and regions). Every pattern keeps its stable id so that evidence can
+be traced back to the line of the file that produced it.
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..errors import DataFileError
+from ..resources import check_enum, check_keys, load_yaml
+from ..vocab import CONCEPTS, REGIONS
+
+_OPS = {
+    "gt": lambda v, t: v > t,
+    "ge": lambda v, t: v >= t,
+    "lt": lambda v, t: v < t,
+    "le": lambda v, t: v <= t,
+}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    id: str
+    concept: str
+    also: tuple = ()
+    overrides: tuple = ()
+    status: object = None           # fixed assertion ("negated") or None
+    phrases: tuple = ()
+    regex: object = None            # compiled pattern or None
+    value_test: object = None       # (op, threshold) or None
+
+    @property
+    def concepts(self):
+        return (self.concept,) + self.also
+
+    def value_ok(self, match):
+        if self.value_test is None:
+            return True
+        op, threshold = self.value_test
+        try:
+            value = float(match.group("value"))
+        except (IndexError, TypeError, ValueError):
+            return False
+        return _OPS[op](value, threshold)
+
+    def span_offsets(self, match):
+        if "span" in self.regex.groupindex and match.group("span") is not None:
+            return match.start("span"), match.end("span")
+        return match.start(), match.end()
+
+
+@dataclass(frozen=True)
+class ConceptLexicon:
+    patterns: tuple
+    by_id: dict
+    no_negex: frozenset = frozenset()
+    masks_regions: frozenset = frozenset()
+
+    @classmethod
+    def from_dict(cls, data, source="concepts.yaml"):
+        check_keys(data, {"version", "concepts"}, source, required=("concepts",))
+        concepts = data["concepts"] or {}
+        patterns, by_id, no_negex, masks = [], {}, set(), set()
+        for cid, spec in concepts.items():
+            check_enum(cid, CONCEPTS, f"{source} concepts", "concept")
+            where = f"{source} concept {cid}"
+            check_keys(spec, {"patterns", "negex", "masks_regions"}, where, required=("patterns",))
+            if spec.get("negex") is False:
+                no_negex.add(cid)
+            if spec.get("masks_regions"):
+                masks.add(cid)
+            for i, p in enumerate(spec["patterns"] or []):
+                pid = p.get("id") if isinstance(p, dict) else None
+                pwhere = f"{source} pattern {pid or f'{cid}[{i}]'}"
+                check_keys(p, {"id", "phrases", "regex", "case", "value", "status", "also", "overrides"},
+                           pwhere, required=("id",))
+                if pid in by_id:
+                    raise DataFileError(f"{pwhere}: duplicate pattern id")
+                if ("phrases" in p) == ("regex" in p):
+                    raise DataFileError(f"{pwhere}: give exactly one of 'phrases' or 'regex'")
+                for other in list(p.get("also") or []) + list(p.get("overrides") or []):
+                    check_enum(other, CONCEPTS, pwhere, "concept")
+                if p.get("status") is not None:
+                    check_enum(p["status"], ("negated",), pwhere, "status")
+                regex = value_test = None
+                if "regex" in p:
+                    case = p.get("case", "insensitive")
+                    check_enum(case, ("sensitive", "insensitive"), pwhere, "case")
+                    try:
+                        regex = re.compile(p["regex"], 0 if case == "sensitive" else re.I)
+                    except re.error as exc:
+                        raise DataFileError(f"{pwhere}: bad regular expression ({exc})") from None
+                    if "value" in p:
+                        check_keys(p["value"], set(_OPS), f"{pwhere} value")
+                        if len(p["value"]) != 1 or "value" not in regex.groupindex:
+                            raise DataFileError(f"{pwhere}: 'value' needs one test and a (?P<value>...) group")
+                        (op, threshold), = p["value"].items()
+                        value_test = (op, float(threshold))
+                elif "value" in p or "case" in p:
+                    raise DataFileError(f"{pwhere}: 'value' and 'case' apply to regex patterns only")
+                phrases = tuple(str(x) for x in (p.get("phrases") or ()))
+                pat = Pattern(pid, cid, tuple(p.get("also") or ()), tuple(p.get("overrides") or ()),
+                              p.get("status"), phrases, regex, value_test)
+                patterns.append(pat)
+                by_id[pid] = pat
+        return cls(tuple(patterns), by_id, frozenset(no_negex), frozenset(masks))
+
+
+_TERMSET_KEYS = ("pseudo", "preceding", "following", "termination")
+
+
+def negspacy_termset(terms):
+    """Our list names -> negspacy's termset dict (a fresh copy each call).
+
+    Following cues are left out: spine-audit applies them itself within a
+    short window (see ``SpineAssertion``), because negspacy scopes them back to
+    the start of the sentence.
+    """
+    return {
+        "pseudo_negations": list(terms["pseudo"]),
+        "preceding_negations": list(terms["preceding"]),
+        "following_negations": [],
+        "termination": list(terms["termination"]),
+    }
+
+
+def load_assertion_terms(path=None):
+    data = load_yaml("assertion.yaml", path)
+    source = str(path or "assertion.yaml")
+    check_keys(data, {"version", "following_window", "negation", "family", "hypothetical"}, source,
+               required=("negation", "family", "hypothetical"))
+    window = data.get("following_window", 4)
+    if not isinstance(window, int) or window < 0:
+        raise DataFileError(f"{source}: following_window must be a whole number of tokens")
+    out = {"following_window": window}
+    for kind in ("negation", "family", "hypothetical"):
+        check_keys(data[kind], set(_TERMSET_KEYS), f"{source} {kind}", required=_TERMSET_KEYS)
+        out[kind] = {k: tuple(str(t) for t in (data[kind][k] or ())) for k in _TERMSET_KEYS}
+    return out
+
+
+@dataclass(frozen=True)
+class ContextLexicon:
+    headers: dict                    # lower-cased header -> (section name, assertion)
+    no_split_after: frozenset
+    numbers: dict
+    unit_weeks: dict                 # unit word -> weeks per unit
+    duration_re: re.Pattern
+    not_before: re.Pattern
+    not_after: re.Pattern
+    regions: dict = field(default_factory=dict)  # region -> compiled alternation
+
+    @classmethod
+    def from_dict(cls, data, source="context.yaml"):
+        check_keys(data, {"version", "sections", "no_split_after", "duration", "regions"}, source,
+                   required=("sections", "duration", "regions"))
+        headers = {}
+        for i, sec in enumerate(data["sections"]):
+            where = f"{source} sections[{i}]"
+            check_keys(sec, {"name", "headers", "assertion"}, where, required=("name", "headers"))
+            if sec.get("assertion") is not None:
+                check_enum(sec["assertion"], ("family", "hypothetical"), where, "assertion")
+            for h in sec["headers"]:
+                headers[str(h).lower()] = (sec["name"], sec.get("assertion"))
+        dur = data["duration"]
+        check_keys(dur, {"numbers", "units", "unit_words", "not_symptom_before", "not_symptom_after"},
+                   f"{source} duration", required=("units", "unit_words"))
+        unit_weeks = {}
+        for unit, words in dur["unit_words"].items():
+            if unit not in dur["units"]:
+                raise DataFileError(f"{source} duration.unit_words: unit {unit!r} has no weeks factor")
+            for w in words:
+                unit_weeks[str(w).lower()] = float(dur["units"][unit])
+        numbers = {str(k).lower(): v for k, v in (dur.get("numbers") or {}).items()}
+        num_alt = "|".join(sorted((re.escape(n) for n in numbers), key=len, reverse=True))
+        unit_alt = "|".join(sorted((re.escape(u) for u in unit_weeks), key=len, reverse=True))
+        duration_re = re.compile(
+            rf"(?<![\w./])(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>{num_alt})(?:\s+|-))"
+            rf"(?P<unit>{unit_alt})\.?(?![\w/])", re.I)
+        try:
+            not_before = re.compile(dur.get("not_symptom_before") or r"(?!x)x", re.I)
+            not_after = re.compile(dur.get("not_symptom_after") or r"(?!x)x", re.I)
+            regions = {}
+            for region, pats in data["regions"].items():
+                check_enum(region, REGIONS, f"{source} regions", "region")
+                regions[region] = re.compile("|".join(f"(?:{p})" for p in pats), re.I)
+        except re.error as exc:
+            raise DataFileError(f"{source}: bad regular expression ({exc})") from None
+        return cls(headers, frozenset(str(x).lower() for x in data.get("no_split_after") or ()),
+                   numbers, unit_weeks, duration_re, not_before, not_after, regions)
+
+
+@lru_cache(maxsize=4)
+def load_concepts(path=None):
+    return ConceptLexicon.from_dict(load_yaml("concepts.yaml", path), source=str(path or "concepts.yaml"))
+
+
+@lru_cache(maxsize=4)
+def load_context(path=None):
+    return ContextLexicon.from_dict(load_yaml("context.yaml", path), source=str(path or "context.yaml"))

@@ -1,0 +1,114 @@
+"""Result records (FORMATS.md): one per referral, never dropped.
+
+``analyze(text, ordered=None)`` returns the record for one note;
+``analyze_many(rows)`` streams records for many, in order, through
+``nlp.pipe``. A row that cannot be analysed gets ``status: "error"`` with an
+error message that never contains note text.
+"""
+
+from .errors import ROW_EMPTY, ROW_FAILED, ROW_NOT_TEXT, ROW_TOO_LONG, ROW_UNDECODABLE
+from .mismatch import compare
+from .orders import parse_order
+from .rules import recommend
+
+DEFAULT_MAX_CHARS = 100_000
+
+
+def _empty_record(row_id, status="ok", error=None):
+    return {
+        "id": row_id,
+        "status": status,
+        "error": error,
+        "concepts": None,
+        "evidence": None,
+        "duration_weeks": None,
+        "regions": None,
+        "recommendation": None,
+        "ordered": None,
+        "mismatch": None,
+    }
+
+
+def check_text(text, max_chars=DEFAULT_MAX_CHARS):
+    """The row-level error for ``text``, or None when it can be analysed."""
+    if text is None or (isinstance(text, float) and text != text):
+        return ROW_EMPTY
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return ROW_UNDECODABLE
+    if not isinstance(text, str):
+        return ROW_NOT_TEXT
+    if not text.strip():
+        return ROW_EMPTY
+    if "\ufffd" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text if ord(c) >= 0xD800):
+        return ROW_UNDECODABLE
+    if len(text) > max_chars:
+        return ROW_TOO_LONG.format(limit=max_chars)
+    return None
+
+
+def finish_record(row_id, spine, ordered_raw, model=None):
+    """Add the decision half (rules, order, mismatch) to extracted facts."""
+    rec = _empty_record(row_id)
+    rec.update(concepts=spine["concepts"], evidence=spine["evidence"],
+               duration_weeks=spine["duration_weeks"], regions=spine["regions"])
+    rec["recommendation"] = recommend(spine["concepts"], spine["duration_weeks"], spine["regions"])
+    ordered = parse_order(ordered_raw)
+    rec["ordered"] = ordered
+    if ordered is not None:
+        types = compare(rec["recommendation"], ordered)
+        rec["mismatch"] = {
+            "is_mismatch": None if types is None else bool(types),
+            "types": types,
+            "score": None,
+        }
+    return rec
+
+
+def _as_text(text):
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def analyze_many(rows, nlp=None, max_chars=DEFAULT_MAX_CHARS, batch_size=256):
+    """Records for ``rows`` of ``(id, text, ordered)``, in input order.
+
+    Valid notes go through ``nlp.pipe`` in batches; invalid ones get an error
+    record in their place. An exception inside the pipeline for one note marks
+    that note only.
+    """
+    if nlp is None:
+        from .extract import get_nlp
+        nlp = get_nlp()
+    batch = []
+
+    def flush():
+        texts = [_as_text(t) for _, t, _ in batch]
+        try:
+            docs = list(nlp.pipe(texts, batch_size=batch_size))
+        except Exception:  # noqa: BLE001 - isolate the failing note(s) below
+            docs = None
+        for k, (row_id, text, ordered) in enumerate(batch):
+            try:
+                doc = docs[k] if docs is not None else nlp(texts[k])
+                yield finish_record(row_id, doc._.spine, ordered)
+            except Exception as exc:  # noqa: BLE001 - one bad note must not stop a batch
+                yield _empty_record(row_id, "error", ROW_FAILED.format(kind=type(exc).__name__))
+        batch.clear()
+
+    for row_id, text, ordered in rows:
+        problem = check_text(text, max_chars)
+        if problem is not None:
+            yield from flush()
+            yield _empty_record(row_id, "error", problem)
+            continue
+        batch.append((row_id, text, ordered))
+        if len(batch) >= batch_size:
+            yield from flush()
+    yield from flush()
+
+
+def analyze(text, ordered=None, id=None, nlp=None, max_chars=DEFAULT_MAX_CHARS):  # noqa: A002
+    """The result record (FORMATS.md) for one referral."""
+    return next(analyze_many([(id, text, ordered)], nlp=nlp, max_chars=max_chars))
