@@ -46,15 +46,16 @@ def compare(recommendation, ordered):
     alternatives = recommendation.get("alternatives") or []
     types = []
 
-    if modality == recommendation["modality"]:
-        target = recommendation["contrast"]
-    elif any(a["modality"] == modality and a["contrast"] == contrast for a in alternatives):
+    exact_alternative = any(a["modality"] == modality and a["contrast"] == contrast for a in alternatives)
+    if exact_alternative and not (modality == recommendation["modality"] and contrast == recommendation["contrast"]):
         target = None  # matches an alternative exactly: compared on region only
+    elif modality == recommendation["modality"]:
+        target = recommendation["contrast"]
     else:
         same_modality = [a for a in alternatives if a["modality"] == modality]
         if not same_modality:
             return ["WRONG_MODALITY"]
-        target = same_modality[0]["contrast"]
+        target = same_modality[0]["contrast"]  # compared on contrast with that alternative
 
     if modality == "MRI":
         if "MRI_UNSAFE" in flags:

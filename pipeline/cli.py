@@ -1,0 +1,117 @@
+"""Command line: ``spine-audit extract | audit | evaluate``.
+
+Thin wrappers in the style of spaCy's ``*_cli`` functions: parse arguments,
+call a pure function, print. User errors end in one line on stderr and a
+non-zero exit status, never a traceback, and never contain note text.
+"""
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .errors import SpineAuditError
+
+
+def _cmd_extract(args):
+    from .record import analyze
+    rec = analyze(args.text, ordered=args.ordered, id=args.id)
+    json.dump(rec, sys.stdout, indent=2 if args.pretty else None)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _cmd_audit(args):
+    from .audit import AuditOptions, run_audit
+    opts = AuditOptions(
+        text_col=args.text_col, order_col=args.order_col, id_col=args.id_col,
+        workers=args.workers, engine=args.engine, scheduler=args.scheduler,
+        model=args.model, chunk_size=args.chunk_size, max_chars=args.max_chars,
+        force=args.force, resume=args.resume, quiet=args.quiet,
+    )
+    summary = run_audit(args.input, args.out, opts)
+    if not args.quiet:
+        from .audit import format_summary
+        sys.stderr.write(format_summary(summary) + "\n")
+    return 0
+
+
+def _cmd_evaluate(args):
+    from .evaluate import disagreements, evaluate_file
+    from .evaluate_report import format_text, write_report
+    metrics, rows, records = evaluate_file(args.gold, bootstrap=args.bootstrap)
+    if args.out:
+        write_report(metrics, args.out, source=args.gold)
+    if args.errors:
+        with open(args.errors, "w", encoding="utf-8") as f:
+            for item in disagreements(rows, records):
+                f.write(json.dumps(item) + "\n")
+    if args.json:
+        json.dump(metrics, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_text(metrics) + "\n")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="spine-audit",
+        description="Check spine imaging orders against guideline recommendations from the referral text.")
+    parser.add_argument("--version", action="version", version=f"spine-audit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("extract", help="analyse one referral and print its result record as JSON")
+    p.add_argument("text", help="the referral text")
+    p.add_argument("--ordered", "-o", default=None, help="the ordered study (free text or CPT code)")
+    p.add_argument("--id", default=None, help="an id to put in the record")
+    p.add_argument("--pretty", action="store_true", help="indent the JSON")
+    p.set_defaults(func=_cmd_extract)
+
+    p = sub.add_parser("audit", help="analyse a batch (CSV, Parquet, JSONL) into CSV, Parquet, JSONL or HTML")
+    p.add_argument("input", help="input file: .csv, .parquet or .jsonl")
+    p.add_argument("--out", required=True, help="output file: .csv, .parquet, .jsonl or .html")
+    p.add_argument("--text-col", default="text", help="column with the referral text (default: text)")
+    p.add_argument("--order-col", default="ordered", help="column with the ordered study (default: ordered; may be absent)")
+    p.add_argument("--id-col", default="id", help="column with the row id (default: id; row number when absent)")
+    p.add_argument("--workers", "-w", type=int, default=1, help="processes on this machine (default: 1)")
+    p.add_argument("--engine", choices=("local", "dask"), default="local", help="local processes or a Dask cluster")
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://HOST:PORT)")
+    p.add_argument("--model", default=None, help="mismatch model file (trusted source only)")
+    p.add_argument("--chunk-size", type=int, default=None, help="rows per chunk (default: 5000)")
+    p.add_argument("--max-chars", type=int, default=100_000, help="longest note analysed (default: 100000)")
+    p.add_argument("--force", "-f", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last complete chunk")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser("evaluate", help="score the pipeline against gold annotations")
+    p.add_argument("gold", help="gold JSONL (FORMATS.md)")
+    p.add_argument("--out", default=None, help="report file: .json, .md or .html")
+    p.add_argument("--errors", default=None, help="write every disagreement to this JSONL file")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for 95%% CIs (0 = none)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=_cmd_evaluate)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SpineAuditError as exc:
+        sys.stderr.write(f"spine-audit: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("spine-audit: interrupted\n")
+        return 130
+    except (OSError, ValueError) as exc:
+        # A file or value problem: one line, no traceback, no note text
+        # (these messages carry paths and numbers only).
+        sys.stderr.write(f"spine-audit: error: {type(exc).__name__}: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
