@@ -20,14 +20,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with its dev extras
 
-demo: $(STAMP) ## install, then analyse the bundled samples and print a summary
-	$(BIN)/python scripts/demo.py data/samples/referrals_samples.jsonl
+demo: $(STAMP) ## install, then audit the bundled samples: summary, table and out/samples_report.html
+	@mkdir -p out
+	$(BIN)/spine-audit audit data/samples/referrals_samples.jsonl --out out/samples_audit.csv --force
+	@$(BIN)/python scripts/demo.py out/samples_audit.csv
+	$(BIN)/spine-audit audit data/samples/referrals_samples.jsonl --out out/samples_report.html --force --quiet
+	@echo "QA report: out/samples_report.html (open it in a browser)"
 
 test: $(STAMP) ## install, then run the whole test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) ## extraction throughput against the spaCy tokenizer floor
-	$(BIN)/python scripts/bench_extract.py --n 10000
+bench: $(STAMP) ## throughput and memory: extraction (10k notes) and the full audit (200k rows, 1 and 2 workers)
+	$(BIN)/python scripts/bench.py --extract-notes 10000 --audit-rows 200000
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache build *.egg-info

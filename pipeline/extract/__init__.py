@@ -17,7 +17,7 @@ def build_nlp(assertion_path=None):
     import spacy
     import negspacy.negation  # noqa: F401  registers the "negex" factory (negspacy 1.1)
 
-    from . import components  # noqa: F401  registers our factories
+    from . import components, negation  # noqa: F401  registers our factories
     from .components import CONCEPT_KEY, REGION_KEY, REGION_LABEL_PREFIX
     from .lexicon import load_assertion_terms, load_concepts, negspacy_termset
     from .tokenizer import customise_tokenizer
@@ -32,13 +32,13 @@ def build_nlp(assertion_path=None):
     region_labels = [REGION_LABEL_PREFIX + r for r in REGIONS]
     negatable = [c for c in CONCEPTS if c not in lexicon.no_negex] + region_labels
     every = list(CONCEPTS) + region_labels
-    nlp.add_pipe("negex", name="negation", config={
+    nlp.add_pipe("spine_negex", name="negation", config={
         "neg_termset": negspacy_termset(terms["negation"]), "extension_name": NEGATION_EXT,
         "span_keys": span_keys, "ent_types": negatable})
-    nlp.add_pipe("negex", name="family", config={
+    nlp.add_pipe("spine_negex", name="family", config={
         "neg_termset": negspacy_termset(terms["family"]), "extension_name": FAMILY_EXT,
         "span_keys": span_keys, "ent_types": every})
-    nlp.add_pipe("negex", name="hypothetical", config={
+    nlp.add_pipe("spine_negex", name="hypothetical", config={
         "neg_termset": negspacy_termset(terms["hypothetical"]), "extension_name": HYPOTHETICAL_EXT,
         "span_keys": span_keys, "ent_types": every})
     nlp.add_pipe("spine_assertion", config={

@@ -19,8 +19,8 @@ Pipeline (``build_nlp``)::
   symptomatic regions into ``doc._.spine``.
 """
 
-import re
-
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -60,71 +60,71 @@ class SpineSentences:
     def __init__(self, context):
         self.headers = context.headers
         self.max_header_tokens = max(len(h.split()) for h in self.headers)
+        self.header_first_words = {h.split()[0] for h in self.headers}
         self.no_split_after = context.no_split_after
-
-    def _header_at(self, doc, i):
-        """Length in tokens of a section header starting at token i (before ':')."""
-        for n in range(self.max_header_tokens, 0, -1):
-            j = i + n
-            if j < len(doc) and doc[j].text == ":":
-                words = doc[i:j].text.lower()
-                if words in self.headers:
-                    return n
-        return 0
 
     def __call__(self, doc):
         n = len(doc)
         if n == 0:
             doc._.spine_sections = []
             return doc
+        words = [t.text for t in doc]
+        lower = [w.lower() for w in words]
+        spaces = [bool(t.whitespace_) for t in doc]
         starts = [False] * n
         starts[0] = True
-        sections = []  # (start_char, end_char, name, assertion, inline)
+        sections = []  # [start_char, end_char, name, assertion, inline]
+        headers, first_words, no_split = self.headers, self.header_first_words, self.no_split_after
         line_start = True
         i = 0
         while i < n:
-            tok = doc[i]
-            if tok.is_space:
-                if "\n" in tok.text:
+            w = words[i]
+            if w.isspace():
+                if "\n" in w:
                     line_start = True
                     if i + 1 < n:
                         starts[i + 1] = True
                 i += 1
                 continue
-            prev = doc[i - 1] if i else None
-            at_boundary = starts[i] or line_start or (prev is not None and prev.text in {",", "."})
-            if at_boundary:
-                hlen = self._header_at(doc, i)
+            prev = words[i - 1] if i else None
+            if lower[i] in first_words and (starts[i] or line_start or prev in (",", ".")):
+                hlen = self._header_len(lower, i)
                 if hlen:
-                    name, assertion = self.headers[doc[i:i + hlen].text.lower()]
+                    name, assertion = headers[" ".join(lower[i:i + hlen])]
                     starts[i] = True
-                    colon = i + hlen
-                    k = colon + 1
-                    while k < n and doc[k].text == ",":
+                    k = i + hlen + 1
+                    while k < n and words[k] == ",":
                         k += 1
-                    inline = not (k < n and doc[k].is_space and "\n" in doc[k].text)
+                    inline = not (k < n and "\n" in words[k] and words[k].isspace())
                     if k < n:
                         starts[k] = True
                     sections.append([doc[i].idx, None, name, assertion, inline])
                     line_start = False
                     i = k
                     continue
-            if line_start and tok.text in _BULLETS and i + 1 < n:
+            if line_start and w in _BULLETS and i + 1 < n:
                 starts[i + 1] = True
             line_start = False
-            if tok.text in _SENT_END and i + 1 < n:
-                if not (tok.text == "." and prev is not None and prev.text.lower() in self.no_split_after):
+            if w in _SENT_END and i + 1 < n:
+                if not (w == "." and prev is not None and prev.lower() in no_split):
                     starts[i + 1] = True
-            elif tok.text in _BULLETS and tok.text != "+" and prev is not None and prev.whitespace_ \
-                    and tok.whitespace_ and i + 1 < n:
+            elif w in _BULLETS and w != "+" and i and spaces[i - 1] and spaces[i] and i + 1 < n:
                 starts[i + 1] = True  # " - " separates clauses in dictated notes
             i += 1
-        for i, tok in enumerate(doc):
-            tok.is_sent_start = starts[i]
+        doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").view("uint64").reshape(-1, 1))
         for k, sec in enumerate(sections):
             sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(doc.text)
         doc._.spine_sections = [tuple(s) for s in sections]
         return doc
+
+    def _header_len(self, lower, i):
+        """Length in tokens of a section header starting at token i (before ':')."""
+        n = len(lower)
+        for size in range(self.max_header_tokens, 0, -1):
+            j = i + size
+            if j < n and lower[j] == ":" and " ".join(lower[i:j]) in self.headers:
+                return size
+        return 0
 
 
 # --------------------------------------------------------------------------- #
@@ -143,9 +143,12 @@ def _order_header(doc):
     Only an ALL-CAPS first sentence that parses as an order with a stated
     contrast counts, so that "CT C-spine negative. Neck pain..." is narrative.
     """
-    first = next(iter(doc.sents), None)
-    if first is None or len(first) > 12:
+    end = 1
+    while end < len(doc) and end <= 12 and not doc[end].is_sent_start:
+        end += 1
+    if end > 12 or not len(doc):
         return None
+    first = doc[0:end]
     text = first.text.strip().rstrip(".")
     if not text or any(c.islower() for c in text):
         return None
@@ -177,7 +180,10 @@ class SpineConcepts:
             pat = self.lexicon.by_id[strings[match_id]]
             for concept in pat.concepts:
                 mentions.append((start, end, concept, pat))
+        lower = text.lower()
         for pat in self.regex_patterns:
+            if pat.triggers and not any(t in lower for t in pat.triggers):
+                continue
             for m in pat.regex.finditer(text):
                 if not pat.value_ok(m):
                     continue
@@ -216,7 +222,9 @@ class SpineConcepts:
         if header is not None:
             masks.append(header)
         regions = []
-        for region, rx in self.context.regions.items():
+        for region, rx, triggers in self.context.regions:
+            if triggers and not any(t in lower for t in triggers):
+                continue
             for m in rx.finditer(text):
                 if any(a <= m.start() < b for a, b in masks):
                     continue

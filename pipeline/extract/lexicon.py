@@ -7,7 +7,7 @@ be traced back to the line of the file that produced it.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import DataFileError
@@ -32,6 +32,7 @@ class Pattern:
     phrases: tuple = ()
     regex: object = None            # compiled pattern or None
     value_test: object = None       # (op, threshold) or None
+    triggers: tuple = ()            # literal prefilter for regex patterns
 
     @property
     def concepts(self):
@@ -76,7 +77,8 @@ class ConceptLexicon:
             for i, p in enumerate(spec["patterns"] or []):
                 pid = p.get("id") if isinstance(p, dict) else None
                 pwhere = f"{source} pattern {pid or f'{cid}[{i}]'}"
-                check_keys(p, {"id", "phrases", "regex", "case", "value", "status", "also", "overrides"},
+                check_keys(p, {"id", "phrases", "regex", "case", "value", "status", "also", "overrides",
+                               "triggers"},
                            pwhere, required=("id",))
                 if pid in by_id:
                     raise DataFileError(f"{pwhere}: duplicate pattern id")
@@ -100,11 +102,14 @@ class ConceptLexicon:
                             raise DataFileError(f"{pwhere}: 'value' needs one test and a (?P<value>...) group")
                         (op, threshold), = p["value"].items()
                         value_test = (op, float(threshold))
-                elif "value" in p or "case" in p:
-                    raise DataFileError(f"{pwhere}: 'value' and 'case' apply to regex patterns only")
+                elif "value" in p or "case" in p or "triggers" in p:
+                    raise DataFileError(f"{pwhere}: 'value', 'case' and 'triggers' apply to regex patterns only")
+                triggers = tuple(str(t) for t in (p.get("triggers") or ()))
+                if any(t != t.lower() or not t for t in triggers):
+                    raise DataFileError(f"{pwhere}: triggers must be non-empty lower-case strings")
                 phrases = tuple(str(x) for x in (p.get("phrases") or ()))
                 pat = Pattern(pid, cid, tuple(p.get("also") or ()), tuple(p.get("overrides") or ()),
-                              p.get("status"), phrases, regex, value_test)
+                              p.get("status"), phrases, regex, value_test, triggers)
                 patterns.append(pat)
                 by_id[pid] = pat
         return cls(tuple(patterns), by_id, frozenset(no_negex), frozenset(masks))
@@ -152,7 +157,7 @@ class ContextLexicon:
     duration_re: re.Pattern
     not_before: re.Pattern
     not_after: re.Pattern
-    regions: dict = field(default_factory=dict)  # region -> compiled alternation
+    regions: tuple = ()              # (region, compiled pattern, triggers)
 
     @classmethod
     def from_dict(cls, data, source="context.yaml"):
@@ -179,19 +184,25 @@ class ContextLexicon:
         num_alt = "|".join(sorted((re.escape(n) for n in numbers), key=len, reverse=True))
         unit_alt = "|".join(sorted((re.escape(u) for u in unit_weeks), key=len, reverse=True))
         duration_re = re.compile(
-            rf"(?<![\w./])(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>{num_alt})(?:\s+|-))"
+            rf"(?:(?<=[xX])|(?<![\w./]))(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>{num_alt})(?:\s+|-))"
             rf"(?P<unit>{unit_alt})\.?(?![\w/])", re.I)
         try:
             not_before = re.compile(dur.get("not_symptom_before") or r"(?!x)x", re.I)
             not_after = re.compile(dur.get("not_symptom_after") or r"(?!x)x", re.I)
-            regions = {}
-            for region, pats in data["regions"].items():
+            regions = []
+            for region, entries in data["regions"].items():
                 check_enum(region, REGIONS, f"{source} regions", "region")
-                regions[region] = re.compile("|".join(f"(?:{p})" for p in pats), re.I)
+                for i, entry in enumerate(entries):
+                    where = f"{source} regions.{region}[{i}]"
+                    check_keys(entry, {"pattern", "triggers"}, where, required=("pattern",))
+                    triggers = tuple(str(t) for t in entry.get("triggers") or ())
+                    if any(t != t.lower() for t in triggers):
+                        raise DataFileError(f"{where}: triggers must be lower-case")
+                    regions.append((region, re.compile(entry["pattern"], re.I), triggers))
         except re.error as exc:
             raise DataFileError(f"{source}: bad regular expression ({exc})") from None
         return cls(headers, frozenset(str(x).lower() for x in data.get("no_split_after") or ()),
-                   numbers, unit_weeks, duration_re, not_before, not_after, regions)
+                   numbers, unit_weeks, duration_re, not_before, not_after, tuple(regions))
 
 
 @lru_cache(maxsize=4)

@@ -3,14 +3,14 @@
 Keeps clinical shorthand whole ("h/o", "w/o", "s/p", "c/o", "b/l", "r/o"),
 keeps spine levels whole ("L4-5", "C5-C6", "T8", "L5-S1"), and splits glued
 numbers from their units ("x3wks" -> "x" "3" "wks", "38.9C" -> "38.9" "C",
-"101.2F" -> "101.2" "F") so that phrase patterns see the same tokens whatever
+"101.2F" -> "101.2" "F") and dictation commas from headers (".,HX:," -> "." "," "HX" ":" ",") so that phrase patterns see the same tokens whatever
 the spacing. Strength grades ("4/5", "4+/5") stay one token.
 """
 
 import re
 
 from spacy.attrs import ORTH
-from spacy.util import compile_prefix_regex, compile_suffix_regex
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 # Shorthand kept as one token, in the case variants notes use.
 SLASH_ABBREVIATIONS = (
@@ -44,6 +44,9 @@ def customise_tokenizer(nlp):
     tok.prefix_search = compile_prefix_regex(prefixes).search
     suffixes = [_UNIT_SUFFIX] + list(nlp.Defaults.suffixes)
     tok.suffix_search = compile_suffix_regex(suffixes).search
+    # dictation style ".,HX:," and "1)CAD": split a comma or ")" glued to a word
+    infixes = list(nlp.Defaults.infixes) + [r",(?=[A-Za-z])", r"(?<=[0-9])\)(?=[A-Za-z])"]
+    tok.infix_finditer = compile_infix_regex(infixes).finditer
     base_match = tok.token_match
 
     def token_match(text):

@@ -1,0 +1,538 @@
+"""Batch audit: streaming, parallel (processes or Dask), resumable, nothing lost.
+
+How a run works:
+
+1. the input is read in chunks (``tables.iter_chunks``); every chunk becomes a
+   plain payload of ``(id, text, ordered)`` rows plus the carried columns;
+2. ``process_chunk`` (the same function on every engine) analyses a payload
+   and returns the chunk's output rows and counts;
+3. each finished chunk is written as a part file in ``.<out>.parts/`` (atomic
+   rename), so an interrupted run can ``--resume`` from its last complete
+   chunk;
+4. at the end the parts are concatenated in order into a temporary file that
+   is renamed onto the output: a truncated output never looks finished.
+
+Memory is bounded by the chunk size times the chunks in flight, whatever the
+input size.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from .errors import InputError, OutputError
+from .record import DEFAULT_MAX_CHARS
+from .tables import (
+    BOOL_COLUMNS, FLAT_COLUMNS, FLOAT_COLUMNS, ROW_BAD_JSON, Columns, flatten, input_format, iter_chunks,
+    neutralise, output_format, progress_total,
+)
+
+DEFAULT_CHUNK = 5000
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class AuditOptions:
+    text_col: str = "text"
+    order_col: str = "ordered"
+    id_col: str = "id"
+    workers: int = 1
+    engine: str = "local"
+    scheduler: object = None
+    model: object = None
+    chunk_size: object = None
+    max_chars: int = DEFAULT_MAX_CHARS
+    force: bool = False
+    resume: bool = False
+    quiet: bool = False
+
+
+# --------------------------------------------------------------------------- #
+# The unit of work (runs in a worker process or on a Dask worker)
+# --------------------------------------------------------------------------- #
+
+def _model_for(path):
+    if not path:
+        return None
+    from .model import load_model_cached
+    return load_model_cached(path)
+
+
+def process_chunk(payload):
+    """Analyse one chunk. ``payload`` and the result are plain, picklable data."""
+    from .record import analyze_many
+    index, rows, carried, settings = payload["index"], payload["rows"], payload["carried"], payload["settings"]
+    bad_rows = payload.get("bad_rows", {})
+    records = []
+    good = [(k, r) for k, r in enumerate(rows) if k not in bad_rows]
+    analysed = analyze_many(((r[0], r[1], r[2]) for _, r in good), max_chars=settings["max_chars"])
+    by_pos = dict(zip((k for k, _ in good), analysed))
+    for k, row in enumerate(rows):
+        if k in bad_rows:
+            from .record import _empty_record
+            records.append(_empty_record(row[0], "error", bad_rows[k]))
+        else:
+            records.append(by_pos[k])
+    model = _model_for(settings.get("model"))
+    if model is not None:
+        model.score_records(records, [r[1] for r in rows], [r[2] for r in rows])
+    stats = chunk_stats(records)
+    fmt = settings["format"]
+    if fmt == ".jsonl":
+        out = []
+        for k, rec in enumerate(records):
+            rec = dict(rec)
+            rec.update({c: v[k] for c, v in carried.items() if c not in rec})
+            out.append(json.dumps(rec, ensure_ascii=False, default=str))
+    elif fmt == ".html":
+        from .report import compact_record
+        out = [compact_record(rec, rows[k][1], rows[k][2]) for k, rec in enumerate(records)]
+    else:
+        out = []
+        for k, rec in enumerate(records):
+            flat = flatten(rec)
+            for c, v in carried.items():
+                if c not in flat:
+                    flat[c] = v[k]
+            out.append(flat)
+    return {"index": index, "n": len(rows), "rows": out, "stats": stats}
+
+
+def chunk_stats(records):
+    c = Counter()
+    for rec in records:
+        c["rows"] += 1
+        if rec["status"] != "ok":
+            c["errors"] += 1
+            continue
+        rec_ = rec["recommendation"]
+        c[f"category:{rec_['category']}"] += 1
+        if rec["ordered"] is None:
+            c["no_order"] += 1
+            continue
+        if not rec["ordered"]["parsed"]:
+            c["unparsed_orders"] += 1
+            continue
+        c["compared"] += 1
+        types = rec["mismatch"]["types"]
+        if types:
+            c["mismatches"] += 1
+            c[f"urgency_mismatch:{rec_['urgency']}"] += 1
+            c[f"category_mismatch:{rec_['category']}"] += 1
+            for t in types:
+                c[f"type:{t}"] += 1
+    return dict(c)
+
+
+# --------------------------------------------------------------------------- #
+# Chunk payloads from input frames
+# --------------------------------------------------------------------------- #
+
+def _payloads(path, cols, opts, fmt, chunk_size):
+    row_number = 0
+    for index, (df, progress) in enumerate(iter_chunks(path, cols, chunk_size)):
+        n = len(df)
+        columns = list(df.columns)
+        texts = df[cols.text].tolist() if cols.text in columns else [None] * n
+        orders = df[cols.order].tolist() if cols.order in columns else [None] * n
+        if cols.id in columns:
+            ids = [None if _isnull(v) else (v.item() if hasattr(v, "item") else v) for v in df[cols.id].tolist()]
+        else:
+            ids = list(range(row_number + 1, row_number + n + 1))
+        bad = {}
+        if "__row_error__" in columns:
+            for k, v in enumerate(df["__row_error__"].tolist()):
+                if isinstance(v, str):
+                    bad[k] = v
+                    if ids[k] is None:
+                        ids[k] = row_number + k + 1
+        skip = {cols.text, "__row_error__"}
+        carried = {c: [None if _isnull(v) else v for v in df[c].tolist()] for c in columns if c not in skip}
+        if fmt not in (".jsonl",):
+            carried = {c: [None if v is None else (v if isinstance(v, (str, int, float, bool)) else str(v))
+                           for v in vals] for c, vals in carried.items()}
+        rows = [(ids[k], None if _isnull(texts[k]) else texts[k], None if _isnull(orders[k]) else orders[k])
+                for k in range(n)]
+        row_number += n
+        yield {"index": index, "rows": rows, "carried": carried, "bad_rows": bad,
+               "settings": None, "progress": progress}
+
+
+def _isnull(v):
+    return v is None or (isinstance(v, float) and v != v)
+
+
+# --------------------------------------------------------------------------- #
+# Parts, manifest, assembly
+# --------------------------------------------------------------------------- #
+
+class PartStore:
+    """``.<name>.parts/`` beside the output: one file per finished chunk."""
+
+    def __init__(self, out_path, fmt):
+        self.out = os.path.abspath(out_path)
+        folder, name = os.path.split(self.out)
+        self.dir = os.path.join(folder, f".{name}.parts")
+        self.manifest = os.path.join(self.dir, "manifest.json")
+        self.fmt = fmt
+
+    def exists(self):
+        return os.path.isdir(self.dir)
+
+    def part_path(self, index):
+        return os.path.join(self.dir, f"part-{index:06d}.json")
+
+    def done(self):
+        if not self.exists():
+            return set()
+        return {int(n[5:11]) for n in os.listdir(self.dir) if n.startswith("part-") and n.endswith(".json")}
+
+    def start(self, signature, resume):
+        if self.exists():
+            if resume:
+                try:
+                    with open(self.manifest, encoding="utf-8") as f:
+                        old = json.load(f)
+                except (OSError, ValueError):
+                    raise OutputError("cannot resume: the manifest of the interrupted run is missing or damaged; "
+                                      "rerun with --force to start over") from None
+                if old != signature:
+                    raise OutputError("cannot resume: the input file or the options changed since the "
+                                      "interrupted run; rerun with --force to start over")
+                return self.done()
+            shutil.rmtree(self.dir)
+        elif resume:
+            raise OutputError(f"nothing to resume for {os.path.basename(self.out)}")
+        os.makedirs(self.dir)
+        with open(self.manifest, "w", encoding="utf-8") as f:
+            json.dump(signature, f, indent=1)
+        return set()
+
+    def write(self, result):
+        tmp = self.part_path(result["index"]) + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"n": result["n"], "stats": result["stats"], "rows": result["rows"]}, f,
+                      ensure_ascii=False, default=str)
+        os.replace(tmp, self.part_path(result["index"]))
+
+    def read(self, index):
+        with open(self.part_path(index), encoding="utf-8") as f:
+            return json.load(f)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _signature(path, opts, chunk_size, fmt):
+    st = os.stat(path)
+    return {
+        "version": MANIFEST_VERSION,
+        "input": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+        "format": fmt, "chunk_size": chunk_size,
+        "text_col": opts.text_col, "order_col": opts.order_col, "id_col": opts.id_col,
+        "max_chars": opts.max_chars, "model": _file_digest(opts.model) if opts.model else None,
+    }
+
+
+def _file_digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _carried_order(parts_columns):
+    seen = []
+    for cols in parts_columns:
+        for c in cols:
+            if c not in FLAT_COLUMNS and c not in seen:
+                seen.append(c)
+    return seen
+
+
+def _assemble(store, n_chunks, out_path, fmt, summary):
+    tmp = os.path.join(os.path.dirname(os.path.abspath(out_path)), f".{os.path.basename(out_path)}.tmp")
+    try:
+        if fmt == ".jsonl":
+            with open(tmp, "w", encoding="utf-8") as f:
+                for i in range(n_chunks):
+                    for line in store.read(i)["rows"]:
+                        f.write(line + "\n")
+        elif fmt == ".csv":
+            _assemble_csv(store, n_chunks, tmp)
+        elif fmt == ".parquet":
+            _assemble_parquet(store, n_chunks, tmp)
+        else:
+            from .report import write_report
+            write_report((row for i in range(n_chunks) for row in store.read(i)["rows"]), summary, tmp)
+        os.replace(tmp, out_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _columns_of(store, n_chunks):
+    carried = []
+    for i in range(n_chunks):
+        rows = store.read(i)["rows"]
+        if rows:
+            carried = _carried_order([rows[0].keys()])
+            break
+    return list(FLAT_COLUMNS) + carried
+
+
+def _assemble_csv(store, n_chunks, tmp):
+    import csv
+    columns = _columns_of(store, n_chunks)
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for i in range(n_chunks):
+            for row in store.read(i)["rows"]:
+                w.writerow([_csv_cell(row.get(c)) for c in columns])
+
+
+def _csv_cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return neutralise(v) if isinstance(v, str) else v
+
+
+def _assemble_parquet(store, n_chunks, tmp):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    columns = _columns_of(store, n_chunks)
+    fields = []
+    for c in columns:
+        if c in FLOAT_COLUMNS:
+            fields.append(pa.field(c, pa.float64()))
+        elif c in BOOL_COLUMNS:
+            fields.append(pa.field(c, pa.bool_()))
+        else:
+            fields.append(pa.field(c, pa.string()))
+    schema = pa.schema(fields)
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for i in range(n_chunks):
+            rows = store.read(i)["rows"]
+            data = {}
+            for f_ in fields:
+                vals = [r.get(f_.name) for r in rows]
+                if f_.type == pa.string():
+                    vals = [None if v is None else str(v) for v in vals]
+                data[f_.name] = pa.array(vals, type=f_.type)
+            writer.write_table(pa.table(data, schema=schema))
+
+
+# --------------------------------------------------------------------------- #
+# Engines
+# --------------------------------------------------------------------------- #
+
+def _run_serial(payloads):
+    for p in payloads:
+        yield process_chunk(p)
+
+
+def _run_pool(payloads, workers):
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:
+        yield from _bounded(payloads, pool.submit, workers, wait, FIRST_COMPLETED)
+
+
+def _warm_worker():
+    from .extract import get_nlp
+    get_nlp()
+
+
+def _bounded(payloads, submit, workers, wait, first_completed):
+    """Keep at most 2 x workers chunks in flight (bounded memory)."""
+    in_flight = set()
+    for p in payloads:
+        in_flight.add(submit(process_chunk, p))
+        if len(in_flight) >= 2 * workers:
+            done, in_flight = wait(in_flight, return_when=first_completed)
+            for fut in done:
+                yield fut.result()
+    while in_flight:
+        done, in_flight = wait(in_flight, return_when=first_completed)
+        for fut in done:
+            yield fut.result()
+
+
+def _run_dask(payloads, scheduler, workers):
+    try:
+        from distributed import Client, LocalCluster, wait
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise InputError("--engine dask needs the 'distributed' package") from None
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="20s")
+        else:
+            cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler {scheduler}: {type(exc).__name__}") from None
+    try:
+        n = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+
+        def submit(fn, p):
+            return client.submit(fn, p, pure=False, key=f"spine-audit-chunk-{p['index']}-{time.time_ns()}")
+
+        yield from _bounded(payloads, submit, n, wait, "FIRST_COMPLETED")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------- #
+# Progress
+# --------------------------------------------------------------------------- #
+
+class Progress:
+    def __init__(self, total, enabled):
+        self.total = total
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.rows = 0
+
+    def update(self, rows, position):
+        self.rows += rows
+        if not self.enabled:
+            return
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.rows / elapsed
+        frac = min(position / self.total, 1.0) if self.total else 0.0
+        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+        bar = "#" * int(frac * 30)
+        eta_txt = f"{eta:5.0f}s left" if eta == eta else "   ?s left"
+        sys.stderr.write(f"\r[{bar:<30}] {self.rows:>9,} rows  {rate:8.0f} rows/s  {eta_txt}")
+        sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+# --------------------------------------------------------------------------- #
+# The run
+# --------------------------------------------------------------------------- #
+
+def run_audit(input_path, out_path, opts=None):
+    """Audit ``input_path`` into ``out_path``. Returns the run summary (a dict)."""
+    opts = opts or AuditOptions()
+    input_path, out_path = str(input_path), str(out_path)
+    input_format(input_path)
+    fmt = output_format(out_path)
+    if not os.path.exists(input_path):
+        raise InputError(f"input file not found: {input_path}")
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    if not os.path.isdir(out_dir):
+        raise OutputError(f"output folder does not exist: {out_dir}")
+    if os.path.exists(out_path) and not opts.force:
+        raise OutputError(f"{out_path} exists; use --force to overwrite")
+    if opts.workers < 1:
+        raise InputError("--workers must be at least 1")
+    if opts.model:
+        _model_for(opts.model)  # refuse an untrusted or mismatched model before any work
+    chunk_size = opts.chunk_size or DEFAULT_CHUNK
+    if chunk_size < 1:
+        raise InputError("--chunk-size must be at least 1")
+
+    store = PartStore(out_path, fmt)
+    if store.exists() and not (opts.resume or opts.force):
+        raise OutputError(f"an interrupted run left partial results for {os.path.basename(out_path)}; "
+                          "use --resume to continue it or --force to start over")
+    signature = _signature(input_path, opts, chunk_size, fmt)
+    done = store.start(signature, opts.resume)
+    settings = {"format": fmt, "max_chars": opts.max_chars,
+                "model": os.path.abspath(opts.model) if opts.model else None}
+    cols = Columns(opts.text_col, opts.order_col, opts.id_col)
+    started = time.monotonic()
+    progress = Progress(progress_total(input_path), enabled=not opts.quiet and sys.stderr.isatty())
+    positions = {}
+    n_chunks = 0
+
+    def todo():
+        nonlocal n_chunks
+        for p in _payloads(input_path, cols, opts, fmt, chunk_size):
+            n_chunks = p["index"] + 1
+            positions[p["index"]] = p.pop("progress")
+            if p["index"] in done:
+                progress.update(len(p["rows"]), positions[p["index"]])
+                continue
+            p["settings"] = settings
+            yield p
+
+    if opts.engine == "dask":
+        results = _run_dask(todo(), opts.scheduler, opts.workers)
+    elif opts.workers > 1:
+        results = _run_pool(todo(), opts.workers)
+    else:
+        results = _run_serial(todo())
+    resumed_chunks = len(done)
+    for result in results:
+        store.write(result)
+        progress.update(result["n"], positions.get(result["index"], 0))
+    progress.close()
+
+    totals = Counter()
+    for i in range(n_chunks):
+        totals.update(store.read(i)["stats"])
+    summary = _summary(totals, time.monotonic() - started, input_path, out_path, resumed_chunks, n_chunks,
+                       opts)
+    _assemble(store, n_chunks, out_path, fmt, summary)
+    store.cleanup()
+    return summary
+
+
+def _summary(totals, elapsed, input_path, out_path, resumed, n_chunks, opts):
+    def pick(prefix):
+        return {k[len(prefix):]: v for k, v in sorted(totals.items()) if k.startswith(prefix)}
+    rows = totals.get("rows", 0)
+    return {
+        "input": os.path.basename(input_path), "output": os.path.basename(out_path),
+        "rows": rows, "errors": totals.get("errors", 0),
+        "orders_compared": totals.get("compared", 0), "orders_unparsed": totals.get("unparsed_orders", 0),
+        "no_order": totals.get("no_order", 0), "mismatches": totals.get("mismatches", 0),
+        "mismatch_types": pick("type:"), "categories": pick("category:"),
+        "mismatch_by_category": pick("category_mismatch:"), "mismatch_by_urgency": pick("urgency_mismatch:"),
+        "elapsed_s": round(elapsed, 2), "rows_per_s": round(rows / elapsed, 1) if elapsed > 0 else None,
+        "chunks": n_chunks, "chunks_resumed": resumed, "engine": opts.engine,
+        "workers": opts.workers, "model": bool(opts.model),
+    }
+
+
+def format_summary(s):
+    lines = [
+        f"spine-audit: {s['rows']:,} rows from {s['input']} -> {s['output']} in {s['elapsed_s']}s "
+        f"({s['rows_per_s'] or 0:,.0f} rows/s, {s['engine']}, {s['workers']} worker(s))",
+        f"  errors: {s['errors']:,}   orders compared: {s['orders_compared']:,}   unparsed orders: "
+        f"{s['orders_unparsed']:,}   no order: {s['no_order']:,}",
+        f"  mismatches: {s['mismatches']:,}"
+        + (f" ({100 * s['mismatches'] / s['orders_compared']:.1f}% of compared orders)" if s["orders_compared"] else ""),
+    ]
+    for t, n in sorted(s["mismatch_types"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"    {t:<28}{n:>8,}")
+    if s.get("chunks_resumed"):
+        lines.append(f"  resumed: {s['chunks_resumed']} of {s['chunks']} chunks were already done")
+    return "\n".join(lines)
+
+
+def summary_json(s):
+    return json.dumps(s, indent=1)
+
+
+__all__ = ["AuditOptions", "run_audit", "process_chunk", "format_summary", "asdict"]

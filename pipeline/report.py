@@ -1,0 +1,206 @@
+"""Self-contained HTML report for radiology QA reviewers.
+
+One file, no network, no CDN: inline CSS, inline SVG-free bar charts, and a
+few lines of inline JavaScript for filtering. Every piece of note text is
+HTML-escaped, so a note that contains ``<script>`` renders as text.
+"""
+
+import heapq
+import html
+import json
+
+from .vocab import SAFETY_MISMATCH_TYPES, URGENCIES
+
+MAX_FLAGGED = 2000  # referrals shown in detail; the counts cover every row
+STATUS_CLASS = {"present": "st-present", "negated": "st-negated", "family": "st-family",
+                "hypothetical": "st-hypothetical"}
+
+
+def compact_record(rec, text, ordered_raw):
+    """What the report needs of one row (small unless the row is flagged)."""
+    mm = rec.get("mismatch") or {}
+    flagged = rec.get("status") == "ok" and bool(mm.get("types"))
+    if not flagged:
+        return {"flagged": False}
+    r = rec["recommendation"]
+    return {
+        "flagged": True, "id": rec["id"], "text": text if isinstance(text, str) else "",
+        "evidence": [{k: e[k] for k in ("concept", "start", "end", "status")} for e in rec["evidence"]],
+        "types": mm["types"], "score": mm.get("score"),
+        "category": r["category"], "urgency": r["urgency"],
+        "recommended": {k: r[k] for k in ("modality", "contrast", "regions", "flags", "alternatives")},
+        "ordered": rec["ordered"], "rule_ids": r["rule_ids"], "citations": r["citations"],
+        "concepts": rec["concepts"], "duration_weeks": rec["duration_weeks"],
+    }
+
+
+def severity_key(item):
+    """Smaller sorts first: safety types, emergent, then higher model score."""
+    safety = any(t in SAFETY_MISMATCH_TYPES for t in item["types"])
+    urgency = URGENCIES.index(item["urgency"]) if item["urgency"] in URGENCIES else len(URGENCIES)
+    score = item.get("score")
+    return (0 if safety else 1, urgency, -(score if score is not None else -1), -len(item["types"]))
+
+
+def _esc(x):
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def highlight(text, evidence):
+    """Note text with evidence spans marked by status; everything escaped."""
+    out, pos = [], 0
+    for ev in sorted(evidence, key=lambda e: (e["start"], -(e["end"] - e["start"]))):
+        s, e = ev["start"], ev["end"]
+        if s < pos or e > len(text):
+            continue  # overlapping or out of range: keep the first, longest mark
+        out.append(_esc(text[pos:s]))
+        cls = STATUS_CLASS.get(ev["status"], "")
+        out.append(f'<mark class="{cls}" title="{_esc(ev["concept"])}: {_esc(ev["status"])}">'
+                   f'{_esc(text[s:e])}</mark>')
+        pos = e
+    out.append(_esc(text[pos:]))
+    return "".join(out)
+
+
+def _protocol(p):
+    if not p:
+        return "none"
+    regions = ", ".join(p.get("regions") or []) or "region not stated"
+    contrast = p.get("contrast") or "contrast not stated"
+    return f"{p.get('modality')} / {contrast} / {regions}"
+
+
+def _bars(counts, total, label):
+    if not counts:
+        return f"<p class='muted'>No {label}.</p>"
+    top = max(counts.values())
+    rows = []
+    for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        pct = 100 * n / total if total else 0
+        rows.append(f"<div class='bar-row'><span class='bar-label'>{_esc(key)}</span>"
+                    f"<span class='bar' style='width:{max(1, int(300 * n / top))}px'></span>"
+                    f"<span class='bar-n'>{n:,} ({pct:.1f}%)</span></div>")
+    return "\n".join(rows)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem;color:#1d2330;max-width:1200px}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d7dbe3;border-radius:6px;padding:.6rem 1rem}
+.card b{display:block;font-size:1.3rem}.muted{color:#6b7385}
+.bar-row{display:flex;align-items:center;gap:.5rem;margin:.15rem 0}.bar-label{width:16rem;font-size:.85rem}
+.bar{display:inline-block;height:.8rem;background:#3b6fd8;border-radius:2px}.bar-n{font-size:.8rem;color:#444}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:1rem}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e3e6ec;padding:.35rem;text-align:left;
+vertical-align:top;font-size:.88rem}
+.tag{display:inline-block;background:#eef1f7;border-radius:3px;padding:0 .3rem;margin:0 .15rem .15rem 0;font-size:.78rem}
+.tag.safety{background:#fde2e1;color:#8a1c14}.urg-EMERGENT{color:#b0170c;font-weight:600}
+.note{white-space:pre-wrap;background:#fafbfc;border:1px solid #e3e6ec;padding:.5rem;border-radius:4px}
+mark{padding:0 .1rem;border-radius:2px}.st-present{background:#ffe08a}.st-negated{background:#d5e8d4;
+text-decoration:line-through}.st-family{background:#dae8fc}.st-hypothetical{background:#e1d5e7;font-style:italic}
+.side{display:grid;grid-template-columns:1fr 1fr;gap:.8rem}.legend mark{margin-right:.5rem}
+details summary{cursor:pointer}.filters{margin:.5rem 0}.filters select{margin-right:1rem}
+"""
+
+_JS = """
+(function(){
+  var t=document.getElementById('f-type'),c=document.getElementById('f-cat'),n=document.getElementById('f-n');
+  function apply(){
+    var tv=t.value,cv=c.value,shown=0;
+    document.querySelectorAll('tr.flagged').forEach(function(r){
+      var ok=(!tv||(' '+r.getAttribute('data-types')+' ').indexOf(' '+tv+' ')>=0)&&(!cv||r.getAttribute('data-category')===cv);
+      r.style.display=ok?'':'none'; var d=document.getElementById('d-'+r.id.slice(2)); if(d){d.style.display=ok?'':'none';}
+      if(ok){shown++;}
+    });
+    n.textContent=shown;
+  }
+  t.addEventListener('change',apply);c.addEventListener('change',apply);apply();
+})();
+"""
+
+
+def write_report(rows, summary, path, max_flagged=MAX_FLAGGED):
+    """Write the report from compact rows (an iterable) and the run summary."""
+    heap, seq, n_flagged = [], 0, 0
+    for row in rows:
+        if not row.get("flagged"):
+            continue
+        n_flagged += 1
+        key = severity_key(row)
+        item = ((tuple(-k if isinstance(k, (int, float)) else k for k in key), -seq), row)
+        seq += 1
+        # keep the most severe max_flagged rows (a min-heap of the inverted key)
+        if len(heap) < max_flagged:
+            heapq.heappush(heap, item)
+        elif item[0] > heap[0][0]:
+            heapq.heapreplace(heap, item)
+    flagged = [r for _, r in sorted(heap, key=lambda it: it[0], reverse=True)]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(render(flagged, summary, n_flagged))
+
+
+def render(flagged, s, n_flagged=None):
+    n_flagged = len(flagged) if n_flagged is None else n_flagged
+    compared = s.get("orders_compared", 0)
+    types = sorted({t for r in flagged for t in r["types"]})
+    cats = sorted({r["category"] for r in flagged})
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "script-src 'unsafe-inline'\">",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<title>spine-audit QA report</title>", f"<style>{_CSS}</style></head><body>",
+        f"<h1>spine-audit QA report</h1><p class='muted'>{_esc(s.get('input'))}: "
+        f"{s.get('rows', 0):,} referrals. Guideline recommendations follow the rule file shipped with "
+        "spine-audit; each flagged referral lists the rules and sources behind it.</p>",
+        "<div class='cards'>",
+        f"<div class='card'><b>{s.get('rows', 0):,}</b>referrals</div>",
+        f"<div class='card'><b>{compared:,}</b>orders compared</div>",
+        f"<div class='card'><b>{s.get('mismatches', 0):,}</b>mismatches"
+        + (f" ({100 * s.get('mismatches', 0) / compared:.1f}%)" if compared else "") + "</div>",
+        f"<div class='card'><b>{s.get('orders_unparsed', 0):,}</b>unparsed orders</div>",
+        f"<div class='card'><b>{s.get('errors', 0):,}</b>rows with errors</div>",
+        "</div>",
+        "<div class='charts'>",
+        f"<section><h2>Mismatch rate by type</h2>{_bars(s.get('mismatch_types', {}), compared, 'mismatches')}</section>",
+        f"<section><h2>Mismatches by category</h2>{_bars(s.get('mismatch_by_category', {}), compared, 'mismatches')}</section>",
+        f"<section><h2>Mismatches by urgency</h2>{_bars(s.get('mismatch_by_urgency', {}), compared, 'mismatches')}</section>",
+        "</div>",
+        "<h2>Flagged referrals</h2>",
+        f"<p class='muted'>Sorted by severity: safety types (gadolinium, MRI safety, contrast only) first, "
+        f"then emergent, urgent and routine; then by model score when a model was used. "
+        f"Showing {len(flagged):,} of {n_flagged:,}.</p>",
+        "<p class='legend'>Evidence: <mark class='st-present'>present</mark><mark class='st-negated'>negated</mark>"
+        "<mark class='st-family'>family</mark><mark class='st-hypothetical'>hypothetical</mark></p>",
+        "<div class='filters'><label>Mismatch type <select id='f-type'><option value=''>all</option>"
+        + "".join(f"<option value='{_esc(t)}'>{_esc(t)}</option>" for t in types)
+        + "</select></label><label>Category <select id='f-cat'><option value=''>all</option>"
+        + "".join(f"<option value='{_esc(c)}'>{_esc(c)}</option>" for c in cats)
+        + "</select></label> <span id='f-n'></span> shown</div>",
+        "<table id='flagged'><thead><tr><th>#</th><th>id</th><th>mismatch</th><th>category</th><th>urgency</th>"
+        "<th>score</th><th>ordered</th><th>recommended</th></tr></thead><tbody>",
+    ]
+    for k, r in enumerate(flagged):
+        tags = "".join(f"<span class='tag{' safety' if t in SAFETY_MISMATCH_TYPES else ''}'>{_esc(t)}</span>"
+                       for t in r["types"])
+        score = "" if r.get("score") is None else f"{r['score']:.2f}"
+        parts.append(
+            f"<tr class='flagged' id='r-{k}' data-types='{_esc(' '.join(r['types']))}' "
+            f"data-category='{_esc(r['category'])}'><td>{k + 1}</td><td>{_esc(r['id'])}</td><td>{tags}</td>"
+            f"<td>{_esc(r['category'])}</td><td class='urg-{_esc(r['urgency'])}'>{_esc(r['urgency'])}</td>"
+            f"<td>{score}</td><td>{_esc(_protocol(r['ordered']))}</td><td>{_esc(_protocol(r['recommended']))}</td></tr>")
+        alts = ", ".join(f"{a['modality']}/{a['contrast'] or '-'}" for a in r["recommended"]["alternatives"]) or "none"
+        flags = ", ".join(r["recommended"]["flags"]) or "none"
+        parts.append(
+            f"<tr id='d-{k}'><td></td><td colspan='7'><details><summary>note, evidence and rules</summary>"
+            f"<div class='note'>{highlight(r['text'], r['evidence'])}</div>"
+            f"<div class='side'><div><b>Ordered</b><br>{_esc(r['ordered'].get('raw'))}<br>"
+            f"{_esc(_protocol(r['ordered']))}</div><div><b>Recommended</b><br>{_esc(_protocol(r['recommended']))}"
+            f"<br>flags: {_esc(flags)}<br>also acceptable: {_esc(alts)}</div></div>"
+            f"<p><b>Rules</b>: {_esc(', '.join(r['rule_ids']))}</p><p><b>Sources</b></p><ul>"
+            + "".join(f"<li>{_esc(c)}</li>" for c in r["citations"])
+            + "</ul></details></td></tr>")
+    parts.append("</tbody></table>")
+    parts.append(f"<script type='application/json' id='summary'>{_esc(json.dumps(s))}</script>")
+    parts.append(f"<script>{_JS}</script></body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,115 @@
+"""Tokenisation, sentences and sections, duration and regions."""
+
+import pytest
+
+C, T, L = "CERVICAL", "THORACIC", "LUMBAR"
+
+
+@pytest.mark.parametrize("text,tokens", [
+    ("h/o ca", ["h/o", "ca"]),
+    ("w/o contrast", ["w/o", "contrast"]),
+    ("s/p ACDF", ["s/p", "ACDF"]),
+    ("c/o pain", ["c/o", "pain"]),
+    ("grip 4/5 b/l", ["grip", "4/5", "b/l"]),
+    ("L4-5", ["L4-5"]),
+    ("C5-C6", ["C5-C6"]),
+    ("T8", ["T8"]),
+    ("x3wks", ["x", "3", "wks"]),
+    ("38.9C", ["38.9", "C"]),
+    ("101.2F", ["101.2", "F"]),
+    ("IVDU", ["IVDU"]),
+    ("L5-S1", ["L5-S1"]),
+])
+def test_tokenizer_clinical(nlp, text, tokens):
+    assert [t.text for t in nlp.make_doc(text)] == tokens
+
+
+def _sents(nlp, text):
+    return [s.text.strip() for s in nlp(text).sents if s.text.strip()]
+
+
+def test_sentences_split_lines_bullets_semicolons_and_headers(nlp):
+    text = "HPI: LBP x 3 days; no fever.\n- weakness L leg\n* numb foot\nPMH: HTN. Exam: 4/5 EHL"
+    sents = _sents(nlp, text)
+    assert "LBP x 3 days;" in sents[1] or sents[1].startswith("LBP x 3 days")
+    assert any(s.startswith("no fever") for s in sents)
+    assert any(s.startswith("weakness L leg") for s in sents)
+    assert any(s.startswith("numb foot") for s in sents)
+    assert any(s.startswith("HTN") for s in sents)
+    assert any(s.startswith("4/5 EHL") for s in sents)
+
+
+def test_sentences_dictation_headers(nlp):
+    text = "CC: ,Back pain.,HX:, This 59 y/o man denies fever.,PMH:, 1)CAD"
+    doc = nlp(text)
+    names = [s[2] for s in doc._.spine_sections]
+    assert names[:3] == ["HPI", "HPI", "PMH"]
+
+
+def test_order_header_in_caps_is_not_history(nlp):
+    spine = nlp("CT C SPINE WO CONTRAST. HX: 31M ASSAULT, NECK PAIN.")._.spine
+    assert "PRIOR_SPINE_CT" not in spine["concepts"]
+    assert spine["concepts"].get("TRAUMA") == "present"
+
+
+def test_family_history_section_header(nlp):
+    spine = nlp("Family history:\nbreast cancer\n\nHPI: neck pain x 2 wks")._.spine
+    assert spine["concepts"].get("CANCER_HISTORY") == "family"
+
+
+DURATIONS = [
+    ("LBP x 3 days.", 0.43),
+    ("Neck pain for 2 months.", 8.7),
+    ("Back pain for two weeks.", 2.0),
+    ("Neck pain 6 wk.", 6.0),
+    ("Pain since 2 months.", 8.7),
+    ("LBP x3wks.", 3.0),
+    ("Low back pain x 1 year.", 52.0),
+    ("MVC 2 days ago, neck pain x 4 days.", 0.57),
+    ("Failed PT x 6 wks. Neck pain x 3 months.", 13.05),
+    ("No improvement after 6 weeks of PT.", None),
+    ("POD 19 s/p microdiscectomy, wound drainage.", None),
+    ("Neck pain since last year.", None),
+    ("72 y/o with back pain.", None),
+    ("Denosumab q4wk, back pain x 2 wks.", 2.0),
+]
+
+
+@pytest.mark.parametrize("text,weeks", DURATIONS)
+def test_duration_weeks(nlp, text, weeks):
+    assert nlp(text)._.spine["duration_weeks"] == weeks
+
+
+REGIONS = [
+    ("Neck pain radiating to the arm.", [C]),
+    ("Pain at C5-6.", [C]),
+    ("Mid back pain.", [T]),
+    ("Point tenderness at T8.", [T]),
+    ("LBP with sciatica.", [L]),
+    ("Pain at L4-5 and S1.", [L]),
+    ("Pain radiating down the left leg.", [L]),
+    ("Thoracolumbar pain.", [T, L]),
+    ("Mid and low back pain.", [T, L]),
+    ("Neck pain; s/p L4-5 fusion 2010.", [C]),   # old fusion level is not the current problem
+    ("Neck pain, no arm radiation, no leg symptoms.", [C]),
+    ("Hand clumsiness and unsteady gait.", []),
+]
+
+
+@pytest.mark.parametrize("text,regions", REGIONS)
+def test_regions(nlp, text, regions):
+    assert nlp(text)._.spine["regions"] == regions
+
+
+def test_extraction_survives_real_world_noise(nlp):
+    """MTSamples and radiologist-written cases: no crash, offsets valid."""
+    import json
+    from conftest import SHARED
+    paths = [SHARED / "data" / "mtsamples" / "spine_referrals.jsonl", SHARED / "data" / "external" / "msk_mri_spine.jsonl"]
+    rows = [json.loads(line) for p in paths if p.exists() for line in p.open() if line.strip()]
+    if not rows:
+        pytest.skip("shared corpora not available")
+    for row in rows:
+        spine = nlp(row["text"])._.spine
+        for ev in spine["evidence"]:
+            assert row["text"][ev["start"]:ev["end"]] == ev["text"]
