@@ -1,4 +1,4 @@
-"""Command line: ``spine-audit extract | audit | evaluate``.
+"""Command line: ``spine-audit extract | audit | evaluate | benchmark | train``.
 
 Thin wrappers in the style of spaCy's ``*_cli`` functions: parse arguments,
 call a pure function, print. User errors end in one line on stderr and a
@@ -54,6 +54,31 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _cmd_benchmark(args):
+    from .benchmark import format_benchmark, run_benchmark
+    result = run_benchmark(args.corpus, split=args.split, limit=args.limit)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_benchmark(result) + "\n")
+    return 0
+
+
+def _cmd_train(args):
+    from .model import train
+    card = train(args.labelled, args.out, folds=args.cv, force=args.force)
+    cv = card["cross_validation"]
+    m, r = cv["model"], cv["rules_only"]
+    sys.stdout.write(
+        f"trained on {cv['n']} labelled referrals ({cv['positives']} true mismatches), {cv['folds']}-fold CV:\n"
+        f"  {'':<12}{'ROC AUC':>9}{'avg prec':>10}{'Brier':>8}\n"
+        f"  {'model':<12}{m['roc_auc']:>9.3f}{m['average_precision']:>10.3f}{m['brier']:>8.3f}\n"
+        f"  {'rules only':<12}{r['roc_auc']:>9.3f}{r['average_precision']:>10.3f}{r['brier']:>8.3f}\n"
+        f"saved {args.out} and {args.out}.card.json (a model file is code: share it only from a trusted source)\n")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="spine-audit",
@@ -92,6 +117,20 @@ def build_parser():
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for 95%% CIs (0 = none)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("benchmark", help="assertion detection alone on a public corpus (NegEx, ConText, BioScope)")
+    p.add_argument("corpus", help="corpus JSONL: text, start, end and a label per line")
+    p.add_argument("--split", choices=("dev", "test", "all"), default="test", help="which part (default: test)")
+    p.add_argument("--limit", type=int, default=None, help="first N lines only")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=_cmd_benchmark)
+
+    p = sub.add_parser("train", help="fit the optional mismatch model from reviewed referrals")
+    p.add_argument("labelled", nargs="+", help="gold JSONL and/or CSV/Parquet with text, ordered and label columns")
+    p.add_argument("--out", required=True, help="model file to write (a .card.json is written beside it)")
+    p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: 5)")
+    p.add_argument("--force", "-f", action="store_true", help="overwrite an existing model")
+    p.set_defaults(func=_cmd_train)
     return parser
 
 

@@ -65,8 +65,13 @@ def highlight(text, evidence):
 def _protocol(p):
     if not p:
         return "none"
+    if p.get("modality") == "NONE":
+        return "no imaging"
+    if p.get("modality") is None:
+        return "not parsed"
     regions = ", ".join(p.get("regions") or []) or "region not stated"
-    contrast = p.get("contrast") or "contrast not stated"
+    no_contrast = p.get("modality") in ("XR", "BONE_SCAN", "PET", "CT_MYELOGRAPHY")
+    contrast = p.get("contrast") or ("no IV contrast" if no_contrast else "contrast not stated")
     return f"{p.get('modality')} / {contrast} / {regions}"
 
 

@@ -12,8 +12,16 @@ FAMILY_EXT = "spine_family"
 HYPOTHETICAL_EXT = "spine_hypothetical"
 
 
-def build_nlp(assertion_path=None):
-    """Build the extractor pipeline (a fresh ``Language`` object)."""
+# Label of a span given from outside (the assertion benchmark).
+BENCH_LABEL = "TARGET"
+
+
+def build_nlp(assertion_path=None, extra_negations=None):
+    """Build the extractor pipeline (a fresh ``Language`` object).
+
+    ``extra_negations`` adds preceding negation cues (used only by the public
+    corpus benchmark to show the corpora's conventions beside ours).
+    """
     import spacy
     import negspacy.negation  # noqa: F401  registers the "negex" factory (negspacy 1.1)
 
@@ -30,10 +38,13 @@ def build_nlp(assertion_path=None):
     lexicon = load_concepts()
     span_keys = [CONCEPT_KEY, REGION_KEY]
     region_labels = [REGION_LABEL_PREFIX + r for r in REGIONS]
-    negatable = [c for c in CONCEPTS if c not in lexicon.no_negex] + region_labels
-    every = list(CONCEPTS) + region_labels
+    negatable = [c for c in CONCEPTS if c not in lexicon.no_negex] + region_labels + [BENCH_LABEL]
+    every = list(CONCEPTS) + region_labels + [BENCH_LABEL]
+    negation_terms = negspacy_termset(terms["negation"])
+    if extra_negations:
+        negation_terms["preceding_negations"] += list(extra_negations)
     nlp.add_pipe("spine_negex", name="negation", config={
-        "neg_termset": negspacy_termset(terms["negation"]), "extension_name": NEGATION_EXT,
+        "neg_termset": negation_terms, "extension_name": NEGATION_EXT,
         "span_keys": span_keys, "ent_types": negatable})
     nlp.add_pipe("spine_negex", name="family", config={
         "neg_termset": negspacy_termset(terms["family"]), "extension_name": FAMILY_EXT,
