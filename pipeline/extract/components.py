@@ -104,6 +104,18 @@ class SpineSentences:
                     continue
             if line_start and w in _BULLETS and i + 1 < n:
                 starts[i + 1] = True
+            if w == ":" and i:
+                # an ALL-CAPS header ("POSTOPERATIVE DIAGNOSIS(ES):") starts a new sentence
+                k = i - 1
+                while k >= 0 and i - k <= 4 and (words[k].isupper() or words[k] in "()") and not words[k].isspace():
+                    k -= 1
+                if k < i - 1 and any(words[j].isupper() and len(words[j]) > 1 for j in range(k + 1, i)):
+                    starts[k + 1] = True
+                    if i + 1 < n:
+                        starts[i + 1] = True
+            if w.isdigit() and len(w) <= 2 and i + 1 < n and words[i + 1] in (")", ".") and i \
+                    and (spaces[i - 1] or words[i - 1] == ":") and i + 2 < n and not words[i + 2][:1].isdigit():
+                starts[i] = True  # a numbered list item "1) ...", "2. ..." starts a new sentence
             line_start = False
             if w in _SENT_END and i + 1 < n:
                 if not (w == "." and prev is not None and prev.lower() in no_split):
