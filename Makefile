@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test bench train clean
+.PHONY: help install demo test bench train notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,13 @@ bench: $(STAMP) ## throughput and memory: extraction (10k notes) and the full au
 
 train: $(STAMP) ## refit models/mismatch.joblib on the samples and the shared dev set (fixed seed)
 	$(BIN)/spine-audit train data/samples/referrals_samples.jsonl ../shared/data/dev/referrals_dev.jsonl --out models/mismatch.joblib --force
+
+notebooks: $(STAMP) ## execute notebooks/1.0-evaluation.ipynb headlessly on the full corpora into out/
+	@mkdir -p out
+	cd notebooks && SPINE_AUDIT_SHARED=$(abspath ../shared) ../$(BIN)/python -c "import nbformat, nbclient; \
+	  nb = nbformat.read('1.0-evaluation.ipynb', as_version=4); nbclient.NotebookClient(nb, timeout=1800).execute(); \
+	  nbformat.write(nb, '../out/1.0-evaluation.executed.ipynb')"
+	@echo "executed notebook: out/1.0-evaluation.executed.ipynb (has outputs: do not commit it)"
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache build *.egg-info
