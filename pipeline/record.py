@@ -6,12 +6,15 @@
 error message that never contains note text.
 """
 
+import re
+
 from .errors import ROW_EMPTY, ROW_FAILED, ROW_NOT_TEXT, ROW_TOO_LONG, ROW_UNDECODABLE
 from .mismatch import compare
 from .orders import parse_order
 from .rules import recommend
 
 DEFAULT_MAX_CHARS = 100_000
+_UNDECODABLE = re.compile("[\ufffd\ud800-\udfff]")
 
 
 def _empty_record(row_id, status="ok", error=None):
@@ -42,7 +45,7 @@ def check_text(text, max_chars=DEFAULT_MAX_CHARS):
         return ROW_NOT_TEXT
     if not text.strip():
         return ROW_EMPTY
-    if "\ufffd" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text if ord(c) >= 0xD800):
+    if _UNDECODABLE.search(text):
         return ROW_UNDECODABLE
     if len(text) > max_chars:
         return ROW_TOO_LONG.format(limit=max_chars)

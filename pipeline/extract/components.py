@@ -20,7 +20,7 @@ Pipeline (``build_nlp``)::
 """
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -35,6 +35,8 @@ REGION_LABEL_PREFIX = "REGION_"
 
 if not Doc.has_extension("spine_sections"):
     Doc.set_extension("spine_sections", default=None)
+if not Doc.has_extension("spine_sent_starts"):
+    Doc.set_extension("spine_sent_starts", default=None)  # token indices, set once by spine_sentences
 if not Doc.has_extension("spine_order_header"):
     Doc.set_extension("spine_order_header", default=None)
 if not Doc.has_extension("spine"):
@@ -67,10 +69,13 @@ class SpineSentences:
         n = len(doc)
         if n == 0:
             doc._.spine_sections = []
+            doc._.spine_sent_starts = []
             return doc
-        words = [t.text for t in doc]
+        strings = doc.vocab.strings
+        arr = doc.to_array([ORTH, SPACY])
+        words = [strings[o] for o in arr[:, 0].tolist()]
         lower = [w.lower() for w in words]
-        spaces = [bool(t.whitespace_) for t in doc]
+        spaces = arr[:, 1].tolist()
         starts = [False] * n
         starts[0] = True
         sections = []  # [start_char, end_char, name, assertion, inline]
@@ -124,6 +129,7 @@ class SpineSentences:
                 starts[i + 1] = True  # " - " separates clauses in dictated notes
             i += 1
         doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").view("uint64").reshape(-1, 1))
+        doc._.spine_sent_starts = [k for k, s in enumerate(starts) if s]
         for k, sec in enumerate(sections):
             sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(doc.text)
         doc._.spine_sections = [tuple(s) for s in sections]
@@ -155,10 +161,11 @@ def _order_header(doc):
     Only an ALL-CAPS first sentence that parses as an order with a stated
     contrast counts, so that "CT C-spine negative. Neck pain..." is narrative.
     """
-    end = 1
-    while end < len(doc) and end <= 12 and not doc[end].is_sent_start:
-        end += 1
-    if end > 12 or not len(doc):
+    if not len(doc):
+        return None
+    starts = sent_starts(doc)
+    end = starts[1] if len(starts) > 1 else len(doc)
+    if end > 12:
         return None
     first = doc[0:end]
     text = first.text.strip().rstrip(".")
@@ -170,6 +177,14 @@ def _order_header(doc):
     if parsed["contrast"] is None and parsed["modality"] in ("MRI", "CT"):
         return None
     return first.start_char, first.end_char
+
+
+def sent_starts(doc):
+    """Sentence start token indices (from spine_sentences, else from the doc)."""
+    starts = doc._.spine_sent_starts
+    if starts is None:
+        starts = [s.start for s in doc.sents]
+    return starts
 
 
 class SpineConcepts:
@@ -275,18 +290,18 @@ class SpineAssertion:
             if terms[kind]["following"]:
                 self.following.add(kind, list(nlp.tokenizer.pipe(terms[kind]["following"])))
         self.vocab = nlp.vocab
+        self._known_ext = {a for a in (family_attr, hypothetical_attr, negation_attr) if Span.has_extension(a)}
 
     def _following_cues(self, doc):
-        cues = {"negation": [], "family": [], "hypothetical": []}
+        cues = {"negation": [], "family": [], "hypothetical": [], "sent_starts": set(sent_starts(doc))}
         for match_id, start, _end in self.following(doc):
             cues[self.vocab.strings[match_id]].append(start)
         return cues
 
-    def _followed_by(self, span, starts):
-        doc = span.doc
-        for c in starts:
+    def _followed_by(self, span, cue_starts, sent_start_set):
+        for c in cue_starts:
             if span.end <= c <= span.end + self.window:
-                if not any(doc[k].is_sent_start for k in range(span.end, c + 1) if k < len(doc)):
+                if not any(k in sent_start_set for k in range(span.end, c + 1)):
                     return True
         return False
 
@@ -305,7 +320,7 @@ class SpineAssertion:
         return ranges
 
     def _ext(self, span, attr):
-        return Span.has_extension(attr) and bool(span._.get(attr))
+        return attr in self._known_ext and bool(span._.get(attr))
 
     def mention_status(self, span, section_ranges, cues):
         pat = self.lexicon.by_id.get(span.id_)
@@ -314,12 +329,13 @@ class SpineAssertion:
         for a, b, assertion in section_ranges:
             if a <= span.start_char < b:
                 return assertion
-        if self._ext(span, self.family_attr) or self._followed_by(span, cues["family"]):
+        ss = cues["sent_starts"]
+        if self._ext(span, self.family_attr) or self._followed_by(span, cues["family"], ss):
             return "family"
-        if self._ext(span, self.hypothetical_attr) or self._followed_by(span, cues["hypothetical"]):
+        if self._ext(span, self.hypothetical_attr) or self._followed_by(span, cues["hypothetical"], ss):
             return "hypothetical"
         if span.label_ not in self.lexicon.no_negex and (
-                self._ext(span, self.negation_attr) or self._followed_by(span, cues["negation"])):
+                self._ext(span, self.negation_attr) or self._followed_by(span, cues["negation"], ss)):
             return "negated"
         return "present"
 

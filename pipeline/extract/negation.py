@@ -21,6 +21,12 @@ def make_spine_negex(nlp, name, neg_termset, ent_types, extension_name, chunk_pr
 
 
 class SpineNegex(Negex):
+    def termination_boundaries(self, doc, terminating):
+        """negspacy's boundaries, from the sentence starts spine_sentences stored."""
+        from .components import sent_starts
+        starts = sorted(set(sent_starts(doc)) | {t[1] for t in terminating} | {len(doc)})
+        return list(zip(starts, starts[1:]))
+
     def negex(self, doc):
         preceding, following, terminating = self.process_negations(doc)
         boundaries = self.termination_boundaries(doc, terminating)
