@@ -166,6 +166,8 @@ def run_benchmark(path, split="test", negex_triggers_path=None, limit=None):
                                      "note": "ConText 'not particular' temporality compared with status "
                                              "hypothetical; historical temporality is not reported by spine-audit"}
         result["systems"][system.name] = entry
+    # spine-audit's own figures also at the top level (n, accuracy, negated.*, possible)
+    result.update({k: v for k, v in result["systems"]["spine-audit"].items() if k != "n"})
     return result
 
 

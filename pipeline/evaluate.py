@@ -83,6 +83,10 @@ def _per_doc(gold_rows, records):
         if gm is not None:
             pm = ((rec.get("mismatch") or {}).get("types") if ok else None) or []
             d["mismatch"] = (set(gm), set(pm))
+        if g.get("spans") is not None:
+            d["spans"] = ([(s["start"], s["end"], s["concept"], s.get("status", "present")) for s in g["spans"]],
+                          [(e["start"], e["end"], e["concept"], e["status"])
+                           for e in ((rec.get("evidence") or []) if ok else [])])
         docs.append(d)
     return docs
 
@@ -142,7 +146,37 @@ def _metrics(docs):
         if ttp + tfp + tfn:
             per_type[t] = _prf(ttp, tfp, tfn)
     out["mismatch"] = {"detection": _prf(tp, fp, fn), "exact_types": acc_types(mm), "per_type": per_type}
+    span_docs = [d["spans"] for d in docs if "spans" in d]
+    if span_docs:
+        out["spans"] = {"n_documents": len(span_docs), "exact": _span_prf(span_docs, exact=True),
+                        "overlap": _span_prf(span_docs, exact=False)}
     return out
+
+
+def _span_prf(span_docs, exact):
+    """Span P/R/F1: a predicted span matches a gold span of the same concept and
+    status, with the same offsets (exact) or any character overlap (overlap).
+    Each gold span is matched at most once."""
+    tp = fp = fn = 0
+    for gold, pred in span_docs:
+        # evidence may hold the same concept twice on one span (two patterns): count once
+        pred = sorted(set(pred))
+        used = set()
+        for ps, pe, pc, pst in pred:
+            hit = None
+            for k, (gs, ge, gc, gst) in enumerate(gold):
+                if k in used or gc != pc or gst != pst:
+                    continue
+                if (ps, pe) == (gs, ge) if exact else (ps < ge and gs < pe):
+                    hit = k
+                    break
+            if hit is None:
+                fp += 1
+            else:
+                used.add(hit)
+                tp += 1
+        fn += len(gold) - len(used)
+    return _prf(tp, fp, fn)
 
 
 def acc_types(mm):

@@ -64,9 +64,37 @@ def format_text(m):
     return "\n".join(lines)
 
 
+def _svg_data_uri(svg):
+    import base64
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _svg_heatmap(a, cell=46):
+    labels = a["labels"]
+    top = max(1, max(a["confusion"][g][p] for g in labels for p in labels))
+    pad = 95
+    parts = []
+    for i, g in enumerate(labels):
+        parts.append(f"<text x='0' y='{pad + i * cell + cell // 2 + 4}' font-size='11'>{html.escape(g)}</text>")
+        for j, p in enumerate(labels):
+            v = a["confusion"][g][p]
+            shade = int(255 - 200 * v / top)
+            parts.append(f"<rect x='{pad + j * cell}' y='{pad + i * cell}' width='{cell - 2}' height='{cell - 2}' "
+                         f"fill='rgb({shade},{shade},255)'/><text x='{pad + j * cell + 8}' "
+                         f"y='{pad + i * cell + cell // 2 + 4}' font-size='11'>{v}</text>")
+    for j, p in enumerate(labels):
+        parts.append(f"<text x='{pad + j * cell + 4}' y='{pad - 8}' font-size='10' "
+                     f"transform='rotate(-35 {pad + j * cell + 4} {pad - 8})'>{html.escape(p)}</text>")
+    size = pad + cell * len(labels) + 5
+    return f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}'>{''.join(parts)}</svg>"
+
+
 def format_markdown(m, source=None):
     out = [f"# spine-audit evaluation{f': {os.path.basename(source)}' if source else ''}", "",
-           f"{m['n_documents']} documents.", "", "| measure | value (%) | 95% CI |", "|---|---:|---|"]
+           f"{m['n_documents']} documents.", "",
+           f"![per-concept F1]({_svg_data_uri(_svg_bars([(c, v['f1']) for c, v in m['concepts']['per_concept'].items()]))})",
+           "", f"![assertion confusion matrix]({_svg_data_uri(_svg_heatmap(m['assertion']))})", "",
+           "| measure | value (%) | 95% CI |", "|---|---:|---|"]
     for name, value, ci in headline_rows(m):
         out.append(f"| {name} | {_pct(value)} | {ci.strip()} |")
     out += ["", "## Concepts (document level, status present)", "",
@@ -83,6 +111,12 @@ def format_markdown(m, source=None):
         out.append(f"| recommendation.{k} | {_pct(v['accuracy'])} | {v['n']} |")
     for k in ("duration", "regions", "order_parse"):
         out.append(f"| {k} | {_pct(m[k]['accuracy'])} | {m[k]['n']} |")
+    if "spans" in m:
+        out += ["", f"## Spans ({m['spans']['n_documents']} documents with span-level gold)", "",
+                "| match | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+        for k in ("exact", "overlap"):
+            v = m["spans"][k]
+            out.append(f"| {k} | {_pct(v['precision'])} | {_pct(v['recall'])} | {_pct(v['f1'])} | {v['support']} |")
     out += ["", "## Mismatch", "", "| type | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     d = m["mismatch"]["detection"]
     out.append(f"| any mismatch | {_pct(d['precision'])} | {_pct(d['recall'])} | {_pct(d['f1'])} | {d['support']} |")
@@ -91,16 +125,16 @@ def format_markdown(m, source=None):
     return "\n".join(out) + "\n"
 
 
-def _svg_bars(items, width=420, bar_h=16):
+def _svg_bars(items, width=560, bar_h=16):
     """Horizontal bar chart (values in 0..1) as inline SVG."""
     h = bar_h * len(items) + 10
     rows = []
     for i, (label, value) in enumerate(items):
         y = 5 + i * bar_h
-        w = max(1, int((width - 230) * value))
+        w = max(1, int((width - 320) * value))
         rows.append(f"<text x='0' y='{y + 12}' font-size='11'>{html.escape(label)}</text>"
-                    f"<rect x='200' y='{y + 2}' width='{w}' height='{bar_h - 4}' fill='#3b6fd8'/>"
-                    f"<text x='{205 + w}' y='{y + 12}' font-size='11'>{_pct(value)}</text>")
+                    f"<rect x='250' y='{y + 2}' width='{w}' height='{bar_h - 4}' fill='#3b6fd8'/>"
+                    f"<text x='{255 + w}' y='{y + 12}' font-size='11'>{_pct(value)}</text>")
     return f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{h}'>{''.join(rows)}</svg>"
 
 
@@ -128,17 +162,20 @@ def format_html(m, source=None):
             body.append(f"<h2>{html.escape(line[3:])}</h2>")
         elif line.startswith("# "):
             body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("!["):
+            continue  # the images are drawn inline below
         elif line.strip():
             body.append(f"<p>{html.escape(line)}</p>")
     flush()
     chart = _svg_bars([(c, v["f1"]) for c, v in m["concepts"]["per_concept"].items()])
+    chart += "<h2>Assertion confusion matrix</h2>" + _svg_heatmap(m["assertion"])
     chart = re.sub(r"xmlns='[^']*'", "", chart)  # inline SVG needs no namespace URL
     css = ("body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:1000px}table{border-collapse:collapse;"
            "margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;font-size:.85rem;text-align:right}"
            "td:first-child,th:first-child{text-align:left}")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>spine-audit evaluation</title>"
-            f"<style>{css}</style></head><body>{''.join(body[:4])}<h2>Per-concept F1</h2>{chart}"
-            f"{''.join(body[4:])}</body></html>")
+            f"<style>{css}</style></head><body>{''.join(body[:3])}<h2>Per-concept F1</h2>{chart}"
+            f"{''.join(body[3:])}</body></html>")
 
 
 def write_report(metrics, path, source=None):

@@ -62,3 +62,38 @@ def test_cli_evaluate_reports(tmp_path):
     assert metrics["headline"]["concept_micro_f1"] == 1.0  # the samples' hand-written gold
     assert "<table>" in (tmp_path / "r.html").read_text()
     assert errors.read_text() == ""  # no disagreement on the samples
+
+
+def test_span_level_exact_and_overlap_by_hand():
+    gold = [{"text": "x", "gold": {"concepts": {"FEVER": "present", "TRAUMA": "negated"},
+                                   "spans": [{"start": 0, "end": 5, "concept": "FEVER", "status": "present"},
+                                             {"start": 10, "end": 16, "concept": "TRAUMA", "status": "negated"}]}}]
+    pred = [{"status": "ok", "concepts": {"FEVER": "present", "TRAUMA": "negated"}, "recommendation": None,
+             "evidence": [{"concept": "FEVER", "start": 0, "end": 8, "status": "present"},      # overlap only
+                          {"concept": "TRAUMA", "start": 10, "end": 16, "status": "negated"},   # exact
+                          {"concept": "CAUDA_EQUINA", "start": 20, "end": 25, "status": "present"}]}]  # spurious
+    m = score(gold, pred)["spans"]
+    assert (m["exact"]["tp"], m["exact"]["fp"], m["exact"]["fn"]) == (1, 2, 1)
+    assert (m["overlap"]["tp"], m["overlap"]["fp"], m["overlap"]["fn"]) == (2, 1, 0)
+
+
+def test_benchmark_json_keys_on_a_public_corpus():
+    from conftest import SHARED, need_shared
+    path = SHARED / "data" / "negex" / "negex.jsonl"
+    need_shared(path)
+    res = subprocess.run([sys.executable, "-m", "pipeline.cli", "benchmark", str(path), "--split", "dev",
+                          "--limit", "120", "--json"], capture_output=True, text=True, check=True)
+    d = json.loads(res.stdout)
+    assert d["n"] == 120 and 0 <= d["accuracy"] <= 1
+    assert {"precision", "recall", "f1"} <= set(d["negated"])
+    assert {"spine-audit", "negspacy en_clinical", "NegEx triggers"} <= set(d["systems"])
+
+
+def test_referral_semantics_survive_the_corpus_tuning():
+    """r/o, rule out, evaluate for stay suspicions after tuning on NegEx dev."""
+    from pipeline.benchmark import SpineAssertionSystem
+    s = SpineAssertionSystem()
+    text = "R/o epidural abscess, rule out discitis, evaluate for osteomyelitis."
+    for word in ("epidural abscess", "discitis", "osteomyelitis"):
+        start = text.index(word)
+        assert s.status(text, start, start + len(word)) == "present"
