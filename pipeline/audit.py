@@ -16,17 +16,17 @@ Memory is bounded by the chunk size times the chunks in flight, whatever the
 input size.
 """
 
-import hashlib
 import json
 import os
 import shutil
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .errors import InputError, OutputError
-from .record import DEFAULT_MAX_CHARS
+from .record import DEFAULT_MAX_CHARS, _empty_record, analyze_many
+from .resources import sha256_file
 from .tables import (
     BOOL_COLUMNS, FLAT_COLUMNS, FLOAT_COLUMNS, ROW_BAD_JSON, Columns, flatten, input_format, iter_chunks,
     neutralise, output_format, progress_total,
@@ -65,7 +65,6 @@ def _model_for(path):
 
 def process_chunk(payload):
     """Analyse one chunk. ``payload`` and the result are plain, picklable data."""
-    from .record import analyze_many
     index, rows, carried, settings = payload["index"], payload["rows"], payload["carried"], payload["settings"]
     bad_rows = payload.get("bad_rows", {})
     records = []
@@ -74,7 +73,6 @@ def process_chunk(payload):
     by_pos = dict(zip((k for k, _ in good), analysed))
     for k, row in enumerate(rows):
         if k in bad_rows:
-            from .record import _empty_record
             records.append(_empty_record(row[0], "error", bad_rows[k]))
         else:
             records.append(by_pos[k])
@@ -235,16 +233,8 @@ def _signature(path, opts, chunk_size, fmt):
         "input": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
         "format": fmt, "chunk_size": chunk_size,
         "text_col": opts.text_col, "order_col": opts.order_col, "id_col": opts.id_col,
-        "max_chars": opts.max_chars, "model": _file_digest(opts.model) if opts.model else None,
+        "max_chars": opts.max_chars, "model": sha256_file(opts.model) if opts.model else None,
     }
-
-
-def _file_digest(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _carried_order(parts_columns):
@@ -535,4 +525,4 @@ def summary_json(s):
     return json.dumps(s, indent=1)
 
 
-__all__ = ["AuditOptions", "run_audit", "process_chunk", "format_summary", "asdict"]
+__all__ = ["AuditOptions", "run_audit", "process_chunk", "format_summary"]

@@ -57,6 +57,12 @@ def _negex_trigger_termset(path):
     return ts
 
 
+def _target(doc, start, end):
+    """The given concept offsets as a token span (None when they do not align)."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    return None if span is None else Span(doc, span.start, span.end, label=BENCH_LABEL)
+
+
 class SpineAssertionSystem:
     """spine-audit's assertion stage run on a given span."""
 
@@ -70,10 +76,10 @@ class SpineAssertionSystem:
         from .extract.components import CONCEPT_KEY
         doc = self.nlp.make_doc(text)
         doc = self.nlp.get_pipe("spine_sentences")(doc)
-        span = doc.char_span(start, end, alignment_mode="expand")
-        if span is None:
+        target = _target(doc, start, end)
+        if target is None:
             return "present"
-        doc.spans[CONCEPT_KEY] = [Span(doc, span.start, span.end, label=BENCH_LABEL)]
+        doc.spans[CONCEPT_KEY] = [target]
         for name in ("negation", "family", "hypothetical"):
             doc = self.nlp.get_pipe(name)(doc)
         sections = self.assertion._section_assertion(doc)
@@ -96,10 +102,10 @@ class NegspacySystem:
     def status(self, text, start, end):
         doc = self.nlp.make_doc(text)
         doc = self.nlp.get_pipe("sentencizer")(doc)
-        span = doc.char_span(start, end, alignment_mode="expand")
-        if span is None:
+        target = _target(doc, start, end)
+        if target is None:
             return "present"
-        doc.spans["target"] = [Span(doc, span.start, span.end, label=BENCH_LABEL)]
+        doc.spans["target"] = [target]
         doc = self.neg(doc)
         return "negated" if doc.spans["target"][0]._.bench_negex else "present"
 

@@ -13,6 +13,15 @@ from . import __version__
 from .errors import SpineAuditError
 
 
+def _emit(obj, as_json, render):
+    """Print ``obj`` as JSON, or as ``render(obj)`` for people."""
+    if as_json:
+        json.dump(obj, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(obj) + "\n")
+
+
 def _cmd_extract(args):
     from .record import analyze
     rec = analyze(args.text, ordered=args.ordered, id=args.id)
@@ -46,22 +55,14 @@ def _cmd_evaluate(args):
         with open(args.errors, "w", encoding="utf-8") as f:
             for item in disagreements(rows, records):
                 f.write(json.dumps(item) + "\n")
-    if args.json:
-        json.dump(metrics, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(format_text(metrics) + "\n")
+    _emit(metrics, args.json, format_text)
     return 0
 
 
 def _cmd_benchmark(args):
     from .benchmark import format_benchmark, run_benchmark
     result = run_benchmark(args.corpus, split=args.split, limit=args.limit)
-    if args.json:
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(format_benchmark(result) + "\n")
+    _emit(result, args.json, format_benchmark)
     return 0
 
 

@@ -27,6 +27,7 @@ import platform
 from functools import lru_cache
 
 from .errors import InputError, ModelError
+from .resources import sha256_file
 from .vocab import CONCEPTS, FLAGS, MISMATCH_TYPES, REGIONS
 
 CARD_SUFFIX = ".card.json"
@@ -105,20 +106,14 @@ def read_labelled(path, text_col="text", order_col="ordered", label_col="label")
         raise InputError(f"labelled file not found: {path}")
     texts, orders, labels = [], [], []
     if ext == ".jsonl":
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    raise InputError(f"{os.path.basename(path)}: line {n} is not valid JSON") from None
-                mm = (row.get("gold") or {}).get("mismatch_types")
-                if mm is None or not row.get("ordered"):
-                    continue  # no order, no label
-                texts.append(row.get("text"))
-                orders.append(row.get("ordered"))
-                labels.append(int(bool(mm)))
+        from .evaluate import read_gold
+        for row in read_gold(path):
+            mm = row["gold"].get("mismatch_types")
+            if mm is None or not row.get("ordered"):
+                continue  # no order, no label
+            texts.append(row["text"])
+            orders.append(row["ordered"])
+            labels.append(int(bool(mm)))
     elif ext in (".csv", ".parquet"):
         df = pd.read_csv(path, dtype=str, keep_default_na=False) if ext == ".csv" else pd.read_parquet(path)
         for col in (text_col, label_col):
@@ -176,14 +171,6 @@ def _versions():
             "numpy": numpy.__version__, "python": platform.python_version()}
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def train(labelled_paths, out_path, folds=5, seed=SEED, force=False):
     """Fit the model on one or more labelled files, save it and its card."""
     import joblib
@@ -198,7 +185,8 @@ def train(labelled_paths, out_path, folds=5, seed=SEED, force=False):
         texts += t
         orders += o
         labels += y
-        data_hash.update(open(path, "rb").read())
+        with open(path, "rb") as f:
+            data_hash.update(f.read())
     records = list(analyze_many((i, t, o) for i, (t, o) in enumerate(zip(texts, orders))))
     X = feature_frame(records, texts, orders)
     y = np.asarray(labels)

@@ -5,6 +5,7 @@ The files live inside the package (``pipeline/data``) and are found through
 install alike. A user may point to their own copy (``path=``) to try a change.
 """
 
+import hashlib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -56,3 +57,12 @@ def check_keys(obj, allowed, where, required=()):
 def check_enum(value, allowed, where, what):
     if value not in allowed:
         raise DataFileError(f"{where}: unknown {what} {value!r}; expected one of {list(allowed)}")
+
+
+def sha256_file(path):
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
