@@ -521,8 +521,4 @@ def format_summary(s):
     return "\n".join(lines)
 
 
-def summary_json(s):
-    return json.dumps(s, indent=1)
-
-
 __all__ = ["AuditOptions", "run_audit", "process_chunk", "format_summary"]

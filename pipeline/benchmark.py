@@ -25,12 +25,15 @@ from collections import Counter
 
 from spacy.tokens import Span
 
+from .errors import InputError
 from .extract import BENCH_LABEL
 
 REFERRAL_ONLY_DIFFERENCES = ["rule out", "rules out", "r/o", "ro", "evaluate for", "versus", "vs"]
 
 
 def read_corpus(path, split="test"):
+    if not os.path.exists(path):
+        raise InputError(f"corpus file not found: {path}")
     rows = []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -135,7 +138,7 @@ def run_benchmark(path, split="test", negex_triggers_path=None, limit=None):
     if limit:
         rows = rows[:limit]
     if not rows:
-        raise ValueError(f"{os.path.basename(path)} has no rows in split '{split}'")
+        raise InputError(f"{os.path.basename(path)} has no rows in split '{split}'")
     if negex_triggers_path is None:
         guess = os.path.join(os.path.dirname(path), "negex_triggers.txt")
         negex_triggers_path = guess if os.path.exists(guess) else os.path.join(

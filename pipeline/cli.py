@@ -7,6 +7,7 @@ non-zero exit status, never a traceback, and never contain note text.
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
@@ -146,11 +147,16 @@ def main(argv=None):
     except KeyboardInterrupt:
         sys.stderr.write("spine-audit: interrupted\n")
         return 130
-    except (OSError, ValueError) as exc:
-        # A file or value problem: one line, no traceback, no note text
-        # (these messages carry paths and numbers only).
-        sys.stderr.write(f"spine-audit: error: {type(exc).__name__}: {exc}\n")
+    except OSError as exc:
+        # file-system problems name the path, never note text
+        sys.stderr.write(f"spine-audit: error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}\n")
         return 2
+    except Exception as exc:  # noqa: BLE001 - a last resort that must not leak note text
+        if os.environ.get("SPINE_AUDIT_DEBUG"):
+            raise
+        sys.stderr.write(f"spine-audit: error: unexpected {type(exc).__name__} (details withheld because they "
+                         "may quote note text; set SPINE_AUDIT_DEBUG=1 to see them)\n")
+        return 3
 
 
 if __name__ == "__main__":

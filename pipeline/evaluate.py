@@ -6,9 +6,11 @@ prints what these return.
 """
 
 import json
+import os
 import random
 from collections import Counter, defaultdict
 
+from .errors import InputError
 from .mismatch import compare
 from .orders import parse_order
 from .rules import recommend
@@ -38,6 +40,8 @@ def _duration_ok(gold, pred, tolerance=0.5):
 
 
 def read_gold(path):
+    if not os.path.exists(path):
+        raise InputError(f"gold file not found: {path}")
     rows = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -46,9 +50,9 @@ def read_gold(path):
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                raise ValueError(f"{path}: line {n} is not valid JSON") from None
-            if "gold" not in row or "text" not in row:
-                raise ValueError(f"{path}: line {n} has no 'text' or 'gold'")
+                raise InputError(f"{os.path.basename(str(path))}: line {n} is not valid JSON") from None
+            if not isinstance(row, dict) or "gold" not in row or "text" not in row:
+                raise InputError(f"{os.path.basename(str(path))}: line {n} has no 'text' or 'gold'")
             rows.append(row)
     return rows
 

@@ -126,20 +126,17 @@ _JS = """
 
 def write_report(rows, summary, path, max_flagged=MAX_FLAGGED):
     """Write the report from compact rows (an iterable) and the run summary."""
-    heap, seq, n_flagged = [], 0, 0
-    for row in rows:
-        if not row.get("flagged"):
-            continue
-        n_flagged += 1
-        key = severity_key(row)
-        item = ((tuple(-k if isinstance(k, (int, float)) else k for k in key), -seq), row)
-        seq += 1
-        # keep the most severe max_flagged rows (a min-heap of the inverted key)
-        if len(heap) < max_flagged:
-            heapq.heappush(heap, item)
-        elif item[0] > heap[0][0]:
-            heapq.heapreplace(heap, item)
-    flagged = [r for _, r in sorted(heap, key=lambda it: it[0], reverse=True)]
+    n_flagged = 0
+
+    def flagged_rows():
+        nonlocal n_flagged
+        for seq, row in enumerate(rows):
+            if row.get("flagged"):
+                n_flagged += 1
+                yield severity_key(row), seq, row
+
+    # the most severe max_flagged rows, in severity then input order (bounded memory)
+    flagged = [row for _, _, row in heapq.nsmallest(max_flagged, flagged_rows(), key=lambda t: t[:2])]
     with open(path, "w", encoding="utf-8") as f:
         f.write(render(flagged, summary, n_flagged))
 

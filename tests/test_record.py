@@ -108,3 +108,22 @@ def test_spacy_import_is_lazy_for_the_rules_layer():
            "recommend({'FEVER': 'present'}, 1, ['LUMBAR']); print('spacy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cli_unexpected_error_withholds_details(tmp_path, monkeypatch):
+    """A third-party exception message may quote a cell: the CLI must not print it."""
+    from pipeline import cli
+
+    def boom(args):
+        raise RuntimeError("could not convert '" + SECRET + " fell off a ladder'")
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["extract", "x"])
+    monkeypatch.setattr(cli, "_cmd_extract", boom)
+    import io
+    import contextlib
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli.main(["extract", "x"])
+    assert code == 3 and SECRET not in err.getvalue() and "withheld" in err.getvalue()
+    assert args.text == "x"
