@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from .errors import InputError, OutputError
 from .record import DEFAULT_MAX_CHARS, _empty_record, analyze_many
 from .resources import sha256_file
+from .vocab import is_missing
 from .tables import (
     BOOL_COLUMNS, FLAT_COLUMNS, FLOAT_COLUMNS, ROW_BAD_JSON, Columns, flatten, input_format, iter_chunks,
     neutralise, output_format, progress_total,
@@ -67,15 +68,9 @@ def process_chunk(payload):
     """Analyse one chunk. ``payload`` and the result are plain, picklable data."""
     index, rows, carried, settings = payload["index"], payload["rows"], payload["carried"], payload["settings"]
     bad_rows = payload.get("bad_rows", {})
-    records = []
-    good = [(k, r) for k, r in enumerate(rows) if k not in bad_rows]
-    analysed = analyze_many(((r[0], r[1], r[2]) for _, r in good), max_chars=settings["max_chars"])
-    by_pos = dict(zip((k for k, _ in good), analysed))
-    for k, row in enumerate(rows):
-        if k in bad_rows:
-            records.append(_empty_record(row[0], "error", bad_rows[k]))
-        else:
-            records.append(by_pos[k])
+    analysed = analyze_many((r for k, r in enumerate(rows) if k not in bad_rows), max_chars=settings["max_chars"])
+    records = [_empty_record(row[0], "error", bad_rows[k]) if k in bad_rows else next(analysed)
+               for k, row in enumerate(rows)]
     model = _model_for(settings.get("model"))
     if model is not None:
         model.score_records(records, [r[1] for r in rows], [r[2] for r in rows])
@@ -131,7 +126,7 @@ def chunk_stats(records):
 # Chunk payloads from input frames
 # --------------------------------------------------------------------------- #
 
-def _payloads(path, cols, opts, fmt, chunk_size):
+def _payloads(path, cols, fmt, chunk_size):
     row_number = 0
     for index, (df, progress) in enumerate(iter_chunks(path, cols, chunk_size)):
         n = len(df)
@@ -139,7 +134,7 @@ def _payloads(path, cols, opts, fmt, chunk_size):
         texts = df[cols.text].tolist() if cols.text in columns else [None] * n
         orders = df[cols.order].tolist() if cols.order in columns else [None] * n
         if cols.id in columns:
-            ids = [None if _isnull(v) else (v.item() if hasattr(v, "item") else v) for v in df[cols.id].tolist()]
+            ids = [None if is_missing(v) else (v.item() if hasattr(v, "item") else v) for v in df[cols.id].tolist()]
         else:
             ids = list(range(row_number + 1, row_number + n + 1))
         bad = {}
@@ -150,19 +145,15 @@ def _payloads(path, cols, opts, fmt, chunk_size):
                     if ids[k] is None:
                         ids[k] = row_number + k + 1
         skip = {cols.text, "__row_error__"}
-        carried = {c: [None if _isnull(v) else v for v in df[c].tolist()] for c in columns if c not in skip}
+        carried = {c: [None if is_missing(v) else v for v in df[c].tolist()] for c in columns if c not in skip}
         if fmt not in (".jsonl",):
             carried = {c: [None if v is None else (v if isinstance(v, (str, int, float, bool)) else str(v))
                            for v in vals] for c, vals in carried.items()}
-        rows = [(ids[k], None if _isnull(texts[k]) else texts[k], None if _isnull(orders[k]) else orders[k])
+        rows = [(ids[k], None if is_missing(texts[k]) else texts[k], None if is_missing(orders[k]) else orders[k])
                 for k in range(n)]
         row_number += n
         yield {"index": index, "rows": rows, "carried": carried, "bad_rows": bad,
                "settings": None, "progress": progress}
-
-
-def _isnull(v):
-    return v is None or (isinstance(v, float) and v != v)
 
 
 # --------------------------------------------------------------------------- #
@@ -184,6 +175,9 @@ class PartStore:
 
     def part_path(self, index):
         return os.path.join(self.dir, f"part-{index:06d}.json")
+
+    def stats_path(self, index):
+        return os.path.join(self.dir, f"stats-{index:06d}.json")
 
     def done(self):
         if not self.exists():
@@ -212,11 +206,18 @@ class PartStore:
         return set()
 
     def write(self, result):
-        tmp = self.part_path(result["index"]) + ".tmp"
+        """Write the chunk's counts, then its rows; the rows' rename marks the chunk done."""
+        index = result["index"]
+        with open(self.stats_path(index), "w", encoding="utf-8") as f:
+            json.dump(result["stats"], f)
+        tmp = self.part_path(index) + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"n": result["n"], "stats": result["stats"], "rows": result["rows"]}, f,
-                      ensure_ascii=False, default=str)
-        os.replace(tmp, self.part_path(result["index"]))
+            json.dump({"n": result["n"], "rows": result["rows"]}, f, ensure_ascii=False, default=str)
+        os.replace(tmp, self.part_path(index))
+
+    def read_stats(self, index):
+        with open(self.stats_path(index), encoding="utf-8") as f:
+            return json.load(f)
 
     def read(self, index):
         with open(self.part_path(index), encoding="utf-8") as f:
@@ -457,7 +458,7 @@ def run_audit(input_path, out_path, opts=None):
 
     def todo():
         nonlocal n_chunks
-        for p in _payloads(input_path, cols, opts, fmt, chunk_size):
+        for p in _payloads(input_path, cols, fmt, chunk_size):
             n_chunks = p["index"] + 1
             positions[p["index"]] = p.pop("progress")
             if p["index"] in done:
@@ -480,7 +481,7 @@ def run_audit(input_path, out_path, opts=None):
 
     totals = Counter()
     for i in range(n_chunks):
-        totals.update(store.read(i)["stats"])
+        totals.update(store.read_stats(i))
     summary = _summary(totals, time.monotonic() - started, input_path, out_path, resumed_chunks, n_chunks,
                        opts)
     _assemble(store, n_chunks, out_path, fmt, summary)

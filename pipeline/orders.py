@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from .errors import DataFileError
 from .resources import check_enum, check_keys, load_yaml
-from .vocab import CONTRASTS, MODALITIES, REGIONS, order_regions
+from .vocab import CONTRASTS, MODALITIES, REGIONS, is_missing, order_regions
 
 _CPT_RE = re.compile(r"(?<!\d)(7\d{4})(?!\d)")
 # A field made only of CPT codes and separators ("72156, 72157, 72158").
@@ -120,11 +120,9 @@ def parse_order(text_or_cpt, lexicon=None):
 
     Returns ``None`` when there is no order at all (``None``, NaN or blank).
     """
-    if text_or_cpt is None:
+    if is_missing(text_or_cpt):
         return None
     if isinstance(text_or_cpt, float):
-        if text_or_cpt != text_or_cpt:  # NaN from pandas
-            return None
         text_or_cpt = str(int(text_or_cpt)) if text_or_cpt.is_integer() else str(text_or_cpt)
     if isinstance(text_or_cpt, int):
         text_or_cpt = str(text_or_cpt)

@@ -12,6 +12,7 @@ from .errors import ROW_EMPTY, ROW_FAILED, ROW_NOT_TEXT, ROW_TOO_LONG, ROW_UNDEC
 from .mismatch import compare
 from .orders import parse_order
 from .rules import recommend
+from .vocab import is_missing
 
 DEFAULT_MAX_CHARS = 100_000
 _UNDECODABLE = re.compile("[\ufffd\ud800-\udfff]")
@@ -34,7 +35,7 @@ def _empty_record(row_id, status="ok", error=None):
 
 def check_text(text, max_chars=DEFAULT_MAX_CHARS):
     """The row-level error for ``text``, or None when it can be analysed."""
-    if text is None or (isinstance(text, float) and text != text):
+    if is_missing(text):
         return ROW_EMPTY
     if isinstance(text, bytes):
         try:
@@ -52,7 +53,7 @@ def check_text(text, max_chars=DEFAULT_MAX_CHARS):
     return None
 
 
-def finish_record(row_id, spine, ordered_raw, model=None):
+def finish_record(row_id, spine, ordered_raw):
     """Add the decision half (rules, order, mismatch) to extracted facts."""
     rec = _empty_record(row_id)
     rec.update(concepts=spine["concepts"], evidence=spine["evidence"],

@@ -13,7 +13,7 @@ from .errors import DataFileError
 from .resources import check_enum, check_keys, load_yaml
 from .vocab import (
     CATEGORIES, COMPLETE, CONCEPTS, CONTRASTS, FLAGS, MODALITIES, RECOMMENDED_MODALITIES,
-    REGIONS, STATUSES, URGENCIES, order_regions,
+    REGIONS, STATUSES, URGENCIES, is_missing, order_regions,
 )
 
 _CONCEPT_KEYS = ("present", "any_present", "any_negated")
@@ -337,9 +337,7 @@ def _check_regions(regions):
 
 
 def _check_duration(duration_weeks):
-    if duration_weeks is None:
-        return None
-    if isinstance(duration_weeks, float) and duration_weeks != duration_weeks:
+    if is_missing(duration_weeks):
         return None
     return float(duration_weeks)
 

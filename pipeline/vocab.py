@@ -43,6 +43,11 @@ MISMATCH_TYPES = (
 SAFETY_MISMATCH_TYPES = ("GADOLINIUM_SAFETY", "MRI_SAFETY", "CONTRAST_ONLY")
 
 
+def is_missing(value):
+    """None or a pandas NaN: a cell with no value."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def order_regions(regions):
     """Regions in anatomical order (cervical, thoracic, lumbar), unique."""
     seen = set(regions)
