@@ -212,7 +212,8 @@ class PartStore:
             json.dump(result["stats"], f)
         tmp = self.part_path(index) + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"n": result["n"], "rows": result["rows"]}, f, ensure_ascii=False, default=str)
+            # json.dumps, not json.dump: only the one-shot encoder is the fast C one
+            f.write(json.dumps({"n": result["n"], "rows": result["rows"]}, ensure_ascii=False, default=str))
         os.replace(tmp, self.part_path(index))
 
     def read_stats(self, index):

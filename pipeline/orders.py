@@ -131,7 +131,20 @@ def parse_order(text_or_cpt, lexicon=None):
     raw = text_or_cpt
     if not raw.strip():
         return None
-    lex = lexicon or load_lexicon()
+    if lexicon is not None:
+        return _parse_text(raw, lexicon)
+    # Orders come from a procedure catalogue, so the same strings recur
+    # millions of times in an audit; parse each once. A fresh copy each call.
+    result = _parse_cached(raw)
+    return dict(result, regions=list(result["regions"]))
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(raw):
+    return _parse_text(raw, load_lexicon())
+
+
+def _parse_text(raw, lex):
 
     if _CPT_ONLY_RE.match(raw):
         return _parse_cpt(raw, _CPT_RE.findall(raw), lex)

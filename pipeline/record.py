@@ -82,15 +82,15 @@ def analyze_many(rows, nlp=None, max_chars=DEFAULT_MAX_CHARS, batch_size=256):
     record in their place. An exception inside the pipeline for one note marks
     that note only.
     """
+    from .extract import get_nlp, pipe_docs
     if nlp is None:
-        from .extract import get_nlp
         nlp = get_nlp()
     batch = []
 
     def flush():
         texts = [_as_text(t) for _, t, _ in batch]
         try:
-            docs = list(nlp.pipe(texts, batch_size=batch_size))
+            docs = list(pipe_docs(nlp, texts, batch_size=batch_size))
         except Exception:  # noqa: BLE001 - isolate the failing note(s) below
             docs = None
         for k, (row_id, text, ordered) in enumerate(batch):

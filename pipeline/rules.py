@@ -136,6 +136,7 @@ class RuleSet:
         check_keys(data, {"version", "sources"} | set(_STAGES), source,
                    required=("sources",) + tuple(_STAGES))
         self.source = source
+        self._memo = {}
         self.sources = {}
         for sid, s in (data["sources"] or {}).items():
             check_keys(s, {"file", "title"}, f"{source} sources.{sid}", required=("title",))
@@ -226,7 +227,18 @@ class RuleSet:
     def recommend(self, concepts, duration_weeks=None, regions=()):
         concepts = _check_concepts(concepts)
         regions = order_regions(_check_regions(regions))
-        facts = _Facts(concepts, _check_duration(duration_weeks), regions)
+        duration = _check_duration(duration_weeks)
+        # The same few hundred fact sets recur across an audit: decide each once.
+        key = (frozenset(concepts.items()), duration, tuple(regions))
+        rec = self._memo.get(key)
+        if rec is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            rec = self._memo[key] = self._decide(concepts, duration, regions)
+        return _copy_recommendation(rec)
+
+    def _decide(self, concepts, duration, regions):
+        facts = _Facts(concepts, duration, regions)
         fired = []
 
         for rule in self.stages["derived"]:
@@ -313,6 +325,16 @@ class RuleSet:
             "rule_ids": [r.id for r in fired],
             "citations": citations,
         }
+
+
+_MEMO_SIZE = 8192
+
+
+def _copy_recommendation(rec):
+    """A copy whose lists and alternatives the caller may change freely."""
+    out = {k: list(v) if isinstance(v, list) else v for k, v in rec.items()}
+    out["alternatives"] = [dict(a) for a in rec["alternatives"]]
+    return out
 
 
 def _check_concepts(concepts):

@@ -58,6 +58,13 @@ def build_nlp(assertion_path=None, extra_negations=None):
     return nlp
 
 
+def pipe_docs(nlp, texts, batch_size=256):
+    """``nlp.pipe(texts)``, each doc made first with its text remembered
+    (spaCy rebuilds ``doc.text`` from the tokens on every access)."""
+    from .components import remember_text
+    return nlp.pipe((remember_text(nlp.make_doc(t), t) for t in texts), batch_size=batch_size)
+
+
 @lru_cache(maxsize=1)
 def get_nlp():
     """The shared pipeline of this process (built on first use)."""

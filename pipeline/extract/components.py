@@ -27,7 +27,7 @@ from spacy.tokens import Doc, Span
 
 from ..orders import parse_order
 from ..vocab import CONCEPTS, STATUSES, order_regions
-from .lexicon import load_assertion_terms, load_concepts, load_context
+from .lexicon import ascii_lower, load_assertion_terms, load_concepts, load_context
 
 CONCEPT_KEY = "spine_concepts"
 REGION_KEY = "spine_regions"
@@ -43,8 +43,35 @@ if not Doc.has_extension("spine"):
     Doc.set_extension("spine", default=None)
 
 _SENT_END = {".", "!", "?", ";"}
+_TEXT_KEY = "spine_text"
 _BULLETS = {"-", "*", "•", "·", "–", "—", "+"}
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
+
+
+def remember_text(doc, text):
+    """Store the text ``doc`` was made from (``doc.text`` equals it by spaCy's
+    contract), so that ``doc_text`` need not rebuild it."""
+    doc.user_data[_TEXT_KEY] = text
+    return doc
+
+
+def doc_text(doc):
+    """``doc.text``, computed once per document.
+
+    spaCy rebuilds ``doc.text`` from the tokens on every access; the
+    components need it several times per note. The tokens are never changed
+    after tokenisation, so the first value stays valid.
+    """
+    text = doc.user_data.get(_TEXT_KEY)
+    if text is None:
+        text = doc.user_data[_TEXT_KEY] = doc.text
+    return text
+
+
+def span_flag(doc, attr, start_char, end_char):
+    """``span._.<attr>`` for the span at these offsets, read without building
+    spaCy's ``Underscore`` object (same storage key as spaCy 3's Underscore)."""
+    return bool(doc.user_data.get(("._.", attr, start_char, end_char)))
 
 
 # --------------------------------------------------------------------------- #
@@ -131,7 +158,7 @@ class SpineSentences:
         doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").view("uint64").reshape(-1, 1))
         doc._.spine_sent_starts = [k for k, s in enumerate(starts) if s]
         for k, sec in enumerate(sections):
-            sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(doc.text)
+            sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(doc_text(doc))
         doc._.spine_sections = [tuple(s) for s in sections]
         return doc
 
@@ -168,7 +195,7 @@ def _order_header(doc):
     if end > 12:
         return None
     first = doc[0:end]
-    text = first.text.strip().rstrip(".")
+    text = doc_text(doc)[first.start_char:first.end_char].strip().rstrip(".")
     if not text or any(c.islower() for c in text):
         return None
     parsed = parse_order(text)
@@ -198,9 +225,12 @@ class SpineConcepts:
                 self.phrase_matcher.add(p.id, list(nlp.tokenizer.pipe(p.phrases)))
         self.vocab = nlp.vocab
         self.masking = lexicon.masks_regions
+        # every literal prefilter, tested once per note
+        self.triggers = tuple(sorted({t for p in self.regex_patterns for t in p.triggers}
+                                     | {t for _r, _rx, ts in context.regions for t in ts}))
 
     def __call__(self, doc):
-        text = doc.text
+        text = doc_text(doc)
         mentions = []  # (start_tok, end_tok, concept, pattern)
         strings = self.vocab.strings
         for match_id, start, end in self.phrase_matcher(doc):
@@ -208,10 +238,12 @@ class SpineConcepts:
             for concept in pat.concepts:
                 mentions.append((start, end, concept, pat))
         lower = text.lower()
+        absent = frozenset(t for t in self.triggers if t not in lower)
+        fast = lower if text.isascii() else None  # see NoteRegex
         for pat in self.regex_patterns:
-            if pat.triggers and not any(t in lower for t in pat.triggers):
+            if pat.triggers and absent.issuperset(pat.triggers):
                 continue
-            for m in pat.regex.finditer(text):
+            for m in pat.regex.finditer(text, fast):
                 if not pat.value_ok(m):
                     continue
                 s, e = pat.span_offsets(m)
@@ -250,9 +282,9 @@ class SpineConcepts:
             masks.append(header)
         regions = []
         for region, rx, triggers in self.context.regions:
-            if triggers and not any(t in lower for t in triggers):
+            if triggers and absent.issuperset(triggers):
                 continue
-            for m in rx.finditer(text):
+            for m in rx.finditer(text, fast):
                 if any(a <= m.start() < b for a, b in masks):
                     continue
                 span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
@@ -298,10 +330,11 @@ class SpineAssertion:
             cues[self.vocab.strings[match_id]].append(start)
         return cues
 
-    def _followed_by(self, span, cue_starts, sent_start_set):
+    def _followed_by(self, end, cue_starts, sent_start_set):
+        """A following cue within the window after token ``end``, in the same sentence."""
         for c in cue_starts:
-            if span.end <= c <= span.end + self.window:
-                if not any(k in sent_start_set for k in range(span.end, c + 1)):
+            if end <= c <= end + self.window:
+                if not any(k in sent_start_set for k in range(end, c + 1)):
                     return True
         return False
 
@@ -319,31 +352,37 @@ class SpineAssertion:
             ranges.append((start, end, assertion))
         return ranges
 
-    def _ext(self, span, attr):
-        return attr in self._known_ext and bool(span._.get(attr))
+    def _ext(self, doc, attr, start_char, end_char):
+        return attr in self._known_ext and span_flag(doc, attr, start_char, end_char)
 
     def mention_status(self, span, section_ranges, cues):
-        pat = self.lexicon.by_id.get(span.id_)
+        return self._status(span.doc, span.end, span.start_char, span.end_char, span.label_, span.id_,
+                            section_ranges, cues)
+
+    def _status(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues):
+        pat = self.lexicon.by_id.get(pattern_id)
         if pat is not None and pat.status:
             return pat.status
         for a, b, assertion in section_ranges:
-            if a <= span.start_char < b:
+            if a <= start_char < b:
                 return assertion
         ss = cues["sent_starts"]
-        if self._ext(span, self.family_attr) or self._followed_by(span, cues["family"], ss):
+        if self._ext(doc, self.family_attr, start_char, end_char) or self._followed_by(end, cues["family"], ss):
             return "family"
-        if self._ext(span, self.hypothetical_attr) or self._followed_by(span, cues["hypothetical"], ss):
+        if self._ext(doc, self.hypothetical_attr, start_char, end_char) \
+                or self._followed_by(end, cues["hypothetical"], ss):
             return "hypothetical"
-        if span.label_ not in self.lexicon.no_negex and (
-                self._ext(span, self.negation_attr) or self._followed_by(span, cues["negation"], ss)):
+        if label not in self.lexicon.no_negex and (
+                self._ext(doc, self.negation_attr, start_char, end_char)
+                or self._followed_by(end, cues["negation"], ss)):
             return "negated"
         return "present"
 
     def duration_weeks(self, doc):
         ctx = self.context
-        text = doc.text
+        text = doc_text(doc)
         header = doc._.spine_order_header
-        for m in ctx.duration_re.finditer(text):
+        for m in ctx.duration_re.finditer(text, ascii_lower(text)):
             if header is not None and header[0] <= m.start() < header[1]:
                 continue
             if ctx.not_before.search(text[max(0, m.start() - 30):m.start()]):
@@ -361,24 +400,29 @@ class SpineAssertion:
     def __call__(self, doc):
         section_ranges = self._section_assertion(doc)
         cues = self._following_cues(doc)
+        text = doc_text(doc)
         concepts, evidence = {}, []
         for span in doc.spans[CONCEPT_KEY]:
-            status = self.mention_status(span, section_ranges, cues)
+            label, pattern_id, start_char, end_char = span.label_, span.id_, span.start_char, span.end_char
+            status = self._status(doc, span.end, start_char, end_char, label, pattern_id, section_ranges, cues)
             evidence.append({
-                "concept": span.label_,
-                "text": span.text,
-                "start": span.start_char,
-                "end": span.end_char,
+                "concept": label,
+                "text": text[start_char:end_char],
+                "start": start_char,
+                "end": end_char,
                 "status": status,
-                "pattern_id": span.id_,
+                "pattern_id": pattern_id,
             })
-            old = concepts.get(span.label_)
+            old = concepts.get(label)
             if old is None or _STATUS_RANK[status] < _STATUS_RANK[old]:
-                concepts[span.label_] = status
+                concepts[label] = status
         regions = set()
         for span in doc.spans.get(REGION_KEY, ()):
-            if self.mention_status(span, section_ranges, cues) == "present":
-                regions.add(span.label_[len(REGION_LABEL_PREFIX):])
+            region = span.label_[len(REGION_LABEL_PREFIX):]
+            if region not in regions and self._status(
+                    doc, span.end, span.start_char, span.end_char, span.label_, span.id_,
+                    section_ranges, cues) == "present":
+                regions.add(region)
         ordered_concepts = {c: concepts[c] for c in CONCEPTS if c in concepts}
         doc._.spine = {
             "concepts": ordered_concepts,

@@ -14,6 +14,71 @@ from ..errors import DataFileError
 from ..resources import check_enum, check_keys, load_yaml
 from ..vocab import CONCEPTS, REGIONS
 
+# Escapes that name a character by code ("\x41", "\u0041", "\N{...}", "\101")
+# and inline flag groups ("(?-i:...)"): a pattern with these is not checked for
+# case and always runs as written.
+_CASE_UNSAFE = re.compile(r"\\[xuUN0-7]|\(\?[aiLmsux-]")
+_GROUP_NAME = re.compile(r"\(\?P(?:<\w+>|=\w+\))")
+
+
+def _lowercase_safe(source):
+    """True when ``source`` contains no upper-case letter outside escapes.
+
+    For such a pattern, a case-insensitive search of an ASCII note and a
+    case-sensitive search of the lower-cased note find the same matches at the
+    same offsets.
+    """
+    if _CASE_UNSAFE.search(source):
+        return False
+    source = _GROUP_NAME.sub("(", source)
+    i = 0
+    while i < len(source):
+        if source[i] == "\\":
+            i += 2
+            continue
+        if source[i].isupper() or (source[i].isalpha() and not source[i].isascii()):
+            return False  # non-ASCII letters may match ASCII ones case-insensitively ("ſ", "K")
+        i += 1
+    return True
+
+
+class NoteRegex:
+    """A compiled expression for note text with a fast case-insensitive path.
+
+    Python's ``re`` is several times slower with IGNORECASE. When the note is
+    ASCII (lower-casing keeps every offset) and the pattern has no upper-case
+    letter of its own, the pattern runs case-sensitively on the lower-cased
+    note instead: same matches, same offsets. Otherwise it runs as written.
+    Matched groups then hold lower-cased text; callers use offsets, digits or
+    ``.lower()`` of groups only.
+    """
+
+    __slots__ = ("regex", "lowered")
+
+    def __init__(self, source, flags=re.I):
+        self.regex = re.compile(source, flags)
+        self.lowered = re.compile(source, flags & ~re.I) if flags & re.I and _lowercase_safe(source) else None
+
+    @property
+    def pattern(self):
+        return self.regex.pattern
+
+    @property
+    def groupindex(self):
+        return self.regex.groupindex
+
+    def finditer(self, text, lower=None):
+        """Matches in ``text``; ``lower`` is ``text.lower()`` when ``text`` is ASCII, else None."""
+        if lower is not None and self.lowered is not None:
+            return self.lowered.finditer(lower)
+        return self.regex.finditer(text)
+
+
+def ascii_lower(text):
+    """``text.lower()`` when that is safe for ``NoteRegex`` (ASCII text), else None."""
+    return text.lower() if text.isascii() else None
+
+
 _OPS = {
     "gt": lambda v, t: v > t,
     "ge": lambda v, t: v >= t,
@@ -93,7 +158,7 @@ class ConceptLexicon:
                     case = p.get("case", "insensitive")
                     check_enum(case, ("sensitive", "insensitive"), pwhere, "case")
                     try:
-                        regex = re.compile(p["regex"], 0 if case == "sensitive" else re.I)
+                        regex = NoteRegex(p["regex"], 0 if case == "sensitive" else re.I)
                     except re.error as exc:
                         raise DataFileError(f"{pwhere}: bad regular expression ({exc})") from None
                     if "value" in p:
@@ -154,10 +219,10 @@ class ContextLexicon:
     no_split_after: frozenset
     numbers: dict
     unit_weeks: dict                 # unit word -> weeks per unit
-    duration_re: re.Pattern
+    duration_re: NoteRegex
     not_before: re.Pattern
     not_after: re.Pattern
-    regions: tuple = ()              # (region, compiled pattern, triggers)
+    regions: tuple = ()              # (region, NoteRegex, triggers)
 
     @classmethod
     def from_dict(cls, data, source="context.yaml"):
@@ -183,8 +248,8 @@ class ContextLexicon:
         numbers = {str(k).lower(): v for k, v in (dur.get("numbers") or {}).items()}
         num_alt = "|".join(sorted((re.escape(n) for n in numbers), key=len, reverse=True))
         unit_alt = "|".join(sorted((re.escape(u) for u in unit_weeks), key=len, reverse=True))
-        duration_re = re.compile(
-            rf"(?:(?<=[xX])|(?<![\w./]))(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>{num_alt})(?:\s+|-))"
+        duration_re = NoteRegex(
+            rf"(?:(?<=x)|(?<![\w./]))(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>{num_alt})(?:\s+|-))"
             rf"(?P<unit>{unit_alt})\.?(?![\w/])", re.I)
         try:
             not_before = re.compile(dur.get("not_symptom_before") or r"(?!x)x", re.I)
@@ -198,7 +263,7 @@ class ContextLexicon:
                     triggers = tuple(str(t) for t in entry.get("triggers") or ())
                     if any(t != t.lower() for t in triggers):
                         raise DataFileError(f"{where}: triggers must be lower-case")
-                    regions.append((region, re.compile(entry["pattern"], re.I), triggers))
+                    regions.append((region, NoteRegex(entry["pattern"], re.I), triggers))
         except re.error as exc:
             raise DataFileError(f"{source}: bad regular expression ({exc})") from None
         return cls(headers, frozenset(str(x).lower() for x in data.get("no_split_after") or ()),

@@ -1,0 +1,145 @@
+"""The throughput shortcuts must not change any result.
+
+Each shortcut (lower-cased regex path, remembered doc text, memoised rules
+and order parsing) is checked against the plain computation it replaces.
+"""
+
+import random
+import re
+
+import pytest
+
+from pipeline.extract import pipe_docs
+from pipeline.extract.components import doc_text
+from pipeline.extract.lexicon import NoteRegex, _lowercase_safe, ascii_lower, load_concepts, load_context
+
+
+@pytest.mark.parametrize("source,safe", [
+    (r"\bneck\b", True),
+    (r"\b(?:t|temp)\s*(?P<value>\d+)", True),       # group names are not letters of the pattern
+    (r"(?P<span>a)(?P=span)", True),
+    (r"\S+\W\D\B", True),                            # upper-case escapes are classes, not letters
+    (r"[CTLS]\d", False),
+    (r"(?-i:\bC[1-8]\b)", False),                    # inline flags
+    (r"(?i)abc", False),
+    (r"\x41", False),                                # characters by code
+    (r"\u0041", False),
+    (r"\101", False),
+    ("\u017fpine", False),                           # long s matches "s" case-insensitively
+    ("caf\u00e9", False),
+    ("38\u00b0", True),                              # a degree sign is not a letter
+])
+def test_lowercase_safe(source, safe):
+    assert _lowercase_safe(source) is safe
+
+
+def _match_spans(matches):
+    return [tuple(m.span(g) for g in range(m.re.groups + 1)) for m in matches]
+
+
+def _shipped_expressions():
+    lex, ctx = load_concepts(), load_context()
+    out = [(p.id, p.regex) for p in lex.patterns if p.regex is not None]
+    out += [(f"region:{r}:{rx.pattern}", rx) for r, rx, _t in ctx.regions]
+    out.append(("duration", ctx.duration_re))
+    return out
+
+
+def _case_variants(texts, seed=3):
+    rng = random.Random(seed)
+    out = []
+    for t in texts:
+        out += [t, t.upper(), t.lower(), "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in t)]
+    return out
+
+
+def test_every_shipped_expression_has_the_fast_path_except_by_design():
+    slow = [name for name, rx in _shipped_expressions() if rx.lowered is None and rx.regex.flags & re.I]
+    # the spine-level patterns are case-sensitive on purpose ("L4" is a level, "l4" is not)
+    assert all(name.startswith("region:") and "(?-i:" in name for name in slow), slow
+
+
+def test_fast_path_finds_the_same_matches_as_ignorecase(sample_rows, dev_rows):
+    texts = [r["text"] for r in sample_rows + dev_rows]
+    texts += ["T 38.6, Tmax 101.2F", "s/p L4-5 laminectomy; C5 dermatome; absent R ankle jerk", "MVC x3wks"]
+    variants = [t for t in _case_variants(texts) if t.isascii()]
+    checked = 0
+    for name, rx in _shipped_expressions():
+        if rx.lowered is None:
+            continue
+        for t in variants:
+            fast = _match_spans(rx.finditer(t, ascii_lower(t)))
+            slow = _match_spans(rx.regex.finditer(t))
+            assert fast == slow, name
+            checked += bool(slow)
+    assert checked > 500  # the comparison saw many real matches, not only empty lists
+
+
+def test_non_ascii_notes_take_the_ignorecase_path():
+    rx = NoteRegex(r"\bspine\b")
+    text = "\u017fPINE and SPINE"  # the long s is an "s" to re.IGNORECASE, not to str.lower()
+    assert ascii_lower(text) is None
+    assert [m.span() for m in rx.finditer(text, ascii_lower(text))] == [m.span() for m in rx.regex.finditer(text)]
+    assert len(list(rx.finditer(text, ascii_lower(text)))) == 2
+
+
+def test_non_ascii_note_extracts_like_its_ascii_twin(concepts_of):
+    ascii_note = "LBP with FEVER, TEMP 38.9 C, H/O PROSTATE CA; s/p L4-5 LAMINECTOMY"
+    accented = ascii_note + " \u2013 patient is caf\u00e9 owner"
+    got = concepts_of(accented)
+    assert got == concepts_of(ascii_note)
+    assert got["FEVER"] == "present" and got["CANCER_HISTORY"] == "present"
+    assert got["PRIOR_SPINE_SURGERY"] == "present"
+
+
+def test_remembered_text_is_the_doc_text(nlp, sample_rows):
+    texts = [r["text"] for r in sample_rows] + ["  two  spaces\nand a line  "]
+    for text, doc in zip(texts, pipe_docs(nlp, texts)):
+        assert doc_text(doc) == doc.text == text
+        assert doc._.spine == nlp(text)._.spine  # same result without the remembered text
+
+
+def test_memoised_recommendation_is_a_fresh_copy():
+    from pipeline.rules import recommend
+    concepts = {"FEVER": "present", "IV_DRUG_USE": "present"}
+    first = recommend(concepts, 2.0, ["LUMBAR"])
+    expected = recommend(dict(concepts), 2.0, ["LUMBAR"])
+    assert first == expected
+    first["regions"].append("CERVICAL")
+    first["rule_ids"].clear()
+    for alt in first["alternatives"]:
+        alt["modality"] = "XR"
+    first["alternatives"].append({"modality": "XR"})
+    again = recommend(concepts, 2.0, ["LUMBAR"])
+    assert again == expected
+    assert again["contrast"] == "WITH_AND_WITHOUT" and again["rule_ids"]
+
+
+def test_memoised_recommendations_equal_fresh_decisions(dev_rows):
+    """Interleaved calls (same concepts, other duration/status/regions) hit and
+    miss the memo; each answer must equal the rule table's uncached decision."""
+    from pipeline.rules import load_rules
+    from pipeline.vocab import order_regions
+    rules = load_rules()
+    calls = []
+    for row in dev_rows:
+        g = row["gold"]
+        calls.append((g["concepts"], g.get("duration_weeks"), g.get("regions") or []))
+        calls.append((g["concepts"], 2.0, []))
+        calls.append((g["concepts"], 12.0, ["LUMBAR"]))
+        calls.append(({c: "negated" for c in g["concepts"]}, g.get("duration_weeks"), []))
+    for concepts, weeks, regions in calls + calls:
+        got = rules.recommend(concepts, weeks, regions)
+        fresh = rules._decide(concepts, None if weeks is None else float(weeks), order_regions(regions))
+        assert got == fresh
+
+
+def test_cached_order_parse_is_a_fresh_copy():
+    from pipeline.orders import parse_order
+    first = parse_order("MRI L-spine w/o contrast")
+    first["regions"].append("CERVICAL")
+    first["modality"] = "CT"
+    again = parse_order("MRI L-spine w/o contrast")
+    assert again == {"raw": "MRI L-spine w/o contrast", "parsed": True, "modality": "MRI",
+                     "contrast": "WITHOUT", "regions": ["LUMBAR"]}
+
