@@ -287,9 +287,9 @@ class SpineConcepts:
             for m in rx.finditer(text, fast):
                 if any(a <= m.start() < b for a, b in masks):
                     continue
-                span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                span = doc.char_span(m.start(), m.end(), label=REGION_LABEL_PREFIX + region, alignment_mode="expand")
                 if span is not None and len(span):
-                    regions.append(Span(doc, span.start, span.end, label=REGION_LABEL_PREFIX + region))
+                    regions.append(span)
         doc.spans[REGION_KEY] = regions
         return doc
 

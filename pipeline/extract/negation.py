@@ -29,6 +29,8 @@ class SpineNegex(Negex):
 
     def negex(self, doc):
         preceding, following, terminating = self.process_negations(doc)
+        if not preceding and not following and not self.chunk_prefix:
+            return doc  # no cue in the note: nothing can be flagged (most notes, for family and hypothetical)
         boundaries = self.termination_boundaries(doc, terminating)
         if not boundaries:
             return doc
