@@ -93,7 +93,11 @@ def process_chunk(payload):
                 if c not in flat:
                     flat[c] = v[k]
             out.append(flat)
-    return {"index": index, "n": len(rows), "rows": out, "stats": stats}
+    # Encoded here, on the worker: the main process then only writes a string
+    # (cheaper to send back than thousands of dicts, and it keeps the main
+    # process, which shares the cores with the workers, light).
+    part = json.dumps({"n": len(rows), "rows": out}, ensure_ascii=False, default=str)
+    return {"index": index, "n": len(rows), "part": part, "stats": stats}
 
 
 def chunk_stats(records):
@@ -212,8 +216,7 @@ class PartStore:
             json.dump(result["stats"], f)
         tmp = self.part_path(index) + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            # json.dumps, not json.dump: only the one-shot encoder is the fast C one
-            f.write(json.dumps({"n": result["n"], "rows": result["rows"]}, ensure_ascii=False, default=str))
+            f.write(result["part"])  # JSON made by process_chunk
         os.replace(tmp, self.part_path(index))
 
     def read_stats(self, index):
