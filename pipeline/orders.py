@@ -145,7 +145,6 @@ def _parse_cached(raw):
 
 
 def _parse_text(raw, lex):
-
     if _CPT_ONLY_RE.match(raw):
         return _parse_cpt(raw, _CPT_RE.findall(raw), lex)
 

@@ -27,7 +27,7 @@ from spacy.tokens import Doc, Span
 
 from ..orders import parse_order
 from ..vocab import CONCEPTS, STATUSES, order_regions
-from .lexicon import ascii_lower, load_assertion_terms, load_concepts, load_context
+from .lexicon import load_assertion_terms, load_concepts, load_context
 
 CONCEPT_KEY = "spine_concepts"
 REGION_KEY = "spine_regions"
@@ -239,11 +239,10 @@ class SpineConcepts:
                 mentions.append((start, end, concept, pat))
         lower = text.lower()
         absent = frozenset(t for t in self.triggers if t not in lower)
-        fast = lower if text.isascii() else None  # see NoteRegex
         for pat in self.regex_patterns:
             if pat.triggers and absent.issuperset(pat.triggers):
                 continue
-            for m in pat.regex.finditer(text, fast):
+            for m in pat.regex.finditer(text, lower):
                 if not pat.value_ok(m):
                     continue
                 s, e = pat.span_offsets(m)
@@ -284,7 +283,7 @@ class SpineConcepts:
         for region, rx, triggers in self.context.regions:
             if triggers and absent.issuperset(triggers):
                 continue
-            for m in rx.finditer(text, fast):
+            for m in rx.finditer(text, lower):
                 if any(a <= m.start() < b for a, b in masks):
                     continue
                 span = doc.char_span(m.start(), m.end(), label=REGION_LABEL_PREFIX + region, alignment_mode="expand")
@@ -382,7 +381,7 @@ class SpineAssertion:
         ctx = self.context
         text = doc_text(doc)
         header = doc._.spine_order_header
-        for m in ctx.duration_re.finditer(text, ascii_lower(text)):
+        for m in ctx.duration_re.finditer(text, text.lower()):
             if header is not None and header[0] <= m.start() < header[1]:
                 continue
             if ctx.not_before.search(text[max(0, m.start() - 30):m.start()]):

@@ -49,6 +49,7 @@ class NoteRegex:
     ASCII (lower-casing keeps every offset) and the pattern has no upper-case
     letter of its own, the pattern runs case-sensitively on the lower-cased
     note instead: same matches, same offsets. Otherwise it runs as written.
+    ``finditer`` decides per call, so callers only pass ``text.lower()``.
     Matched groups then hold lower-cased text; callers use offsets, digits or
     ``.lower()`` of groups only.
     """
@@ -68,15 +69,10 @@ class NoteRegex:
         return self.regex.groupindex
 
     def finditer(self, text, lower=None):
-        """Matches in ``text``; ``lower`` is ``text.lower()`` when ``text`` is ASCII, else None."""
-        if lower is not None and self.lowered is not None:
+        """Matches in ``text``; ``lower``, when given, is ``text.lower()``."""
+        if lower is not None and self.lowered is not None and text.isascii():
             return self.lowered.finditer(lower)
         return self.regex.finditer(text)
-
-
-def ascii_lower(text):
-    """``text.lower()`` when that is safe for ``NoteRegex`` (ASCII text), else None."""
-    return text.lower() if text.isascii() else None
 
 
 _OPS = {
