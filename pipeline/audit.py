@@ -29,7 +29,7 @@ from .record import DEFAULT_MAX_CHARS, _empty_record, analyze_many
 from .resources import sha256_file
 from .vocab import is_missing
 from .tables import (
-    BOOL_COLUMNS, FLAT_COLUMNS, FLOAT_COLUMNS, ROW_BAD_JSON, Columns, flatten, input_format, iter_chunks,
+    BOOL_COLUMNS, FLAT_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, ROW_BAD_JSON, Columns, flatten, input_format, iter_chunks,
     neutralise, output_format, progress_total,
 )
 
@@ -312,6 +312,8 @@ def _assemble_parquet(store, n_chunks, tmp):
             fields.append(pa.field(c, pa.float64()))
         elif c in BOOL_COLUMNS:
             fields.append(pa.field(c, pa.bool_()))
+        elif c in INT_COLUMNS:
+            fields.append(pa.field(c, pa.int64()))
         else:
             fields.append(pa.field(c, pa.string()))
     schema = pa.schema(fields)

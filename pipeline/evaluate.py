@@ -72,6 +72,8 @@ def _per_doc(gold_rows, records):
             "duration": _duration_ok(g.get("duration_weeks"), rec.get("duration_weeks") if ok else None)
             if "duration_weeks" in g else None,
             "regions": _same(g.get("regions"), rec.get("regions") if ok else None) if "regions" in g else None,
+            # files written before age_years existed leave it absent: skipped (FORMATS.md)
+            "age": (g.get("age_years") == (rec.get("age_years") if ok else None)) if "age_years" in g else None,
             "rec": {}, "parse": None, "mismatch": None,
         }
         grec, prec = g.get("recommendation"), (rec.get("recommendation") if ok else None) or {}
@@ -129,6 +131,7 @@ def _metrics(docs):
 
     out["duration"] = acc("duration")
     out["regions"] = acc("regions")
+    out["age"] = acc("age")
     rec = {}
     for f in REC_FIELDS:
         vals = [d["rec"][f] for d in docs if f in d["rec"]]
@@ -228,7 +231,8 @@ def score_rules_on_gold(gold_rows):
     for row in gold_rows:
         g = row["gold"]
         if g.get("recommendation"):
-            r = recommend(g.get("concepts") or {}, g.get("duration_weeks"), g.get("regions") or [])
+            r = recommend(g.get("concepts") or {}, g.get("duration_weeks"), g.get("regions") or [],
+                          g.get("age_years"))
             n_rec += 1
             rec_ok += all(_same(g["recommendation"][f], r[f]) for f in g["recommendation"] if f in REC_FIELDS)
             if g.get("mismatch_types") is not None:
@@ -262,6 +266,8 @@ def disagreements(gold_rows, records):
             problems["duration_weeks"] = {"gold": g.get("duration_weeks"), "predicted": rec.get("duration_weeks")}
         if "regions" in g and not _same(g.get("regions"), rec.get("regions")):
             problems["regions"] = {"gold": g.get("regions"), "predicted": rec.get("regions")}
+        if "age_years" in g and g.get("age_years") != rec.get("age_years"):
+            problems["age_years"] = {"gold": g.get("age_years"), "predicted": rec.get("age_years")}
         grec, prec = g.get("recommendation") or {}, rec.get("recommendation") or {}
         rdiff = {f: {"gold": grec[f], "predicted": prec.get(f)} for f in REC_FIELDS
                  if f in grec and not _same(grec[f], prec.get(f))}

@@ -49,7 +49,8 @@ def format_text(m):
     lines += ["", "recommendation accuracy: " + ", ".join(
         f"{k} {_pct(v['accuracy'])}" for k, v in r.items()),
         f"duration (within 0.5 wk) {_pct(m['duration']['accuracy'])}   regions {_pct(m['regions']['accuracy'])}"
-        f"   order parse {_pct(m['order_parse']['accuracy'])} (n={m['order_parse']['n']})"]
+        + (f"   age (exact) {_pct(m['age']['accuracy'])} (n={m['age']['n']})" if m.get("age", {}).get("n") else "")
+        + f"   order parse {_pct(m['order_parse']['accuracy'])} (n={m['order_parse']['n']})"]
     d = m["mismatch"]["detection"]
     lines.append(f"mismatch detection P/R/F1 {_pct(d['precision'])}/{_pct(d['recall'])}/{_pct(d['f1'])} "
                  f"(tp {d['tp']}, fp {d['fp']}, fn {d['fn']}); exact type lists "
@@ -109,7 +110,7 @@ def format_markdown(m, source=None):
     out += ["", "## Recommendation, duration, regions, orders", "", "| field | accuracy (%) | n |", "|---|---:|---:|"]
     for k, v in m["recommendation"].items():
         out.append(f"| recommendation.{k} | {_pct(v['accuracy'])} | {v['n']} |")
-    for k in ("duration", "regions", "order_parse"):
+    for k in ("duration", "regions", "age", "order_parse"):
         out.append(f"| {k} | {_pct(m[k]['accuracy'])} | {m[k]['n']} |")
     if "spans" in m:
         out += ["", f"## Spans ({m['spans']['n_documents']} documents with span-level gold)", "",

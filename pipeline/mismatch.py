@@ -37,14 +37,22 @@ def compare(recommendation, ordered):
     """
     if not ordered or not ordered.get("parsed"):
         return None
-    category = recommendation["category"]
-    if category in NO_IMAGING_CATEGORIES:
-        return ["NOT_INDICATED" if category == "UNCOMPLICATED" else "INSUFFICIENT_DOCUMENTATION"]
-
     modality, contrast = ordered["modality"], ordered["contrast"]
     flags = recommendation.get("flags") or []
+    # Safety types are reported whenever they hold, beside any other type.
+    safety = []
+    if modality == "MRI":
+        if "MRI_UNSAFE" in flags:
+            safety.append("MRI_SAFETY")
+        if "GADOLINIUM_AVOID" in flags and contrast in _CONTRASTED:
+            safety.append("GADOLINIUM_SAFETY")
+
+    category = recommendation["category"]
+    if category in NO_IMAGING_CATEGORIES:
+        return sorted(safety + ["NOT_INDICATED" if category == "UNCOMPLICATED" else "INSUFFICIENT_DOCUMENTATION"])
+
     alternatives = recommendation.get("alternatives") or []
-    types = []
+    types = list(safety)
 
     exact_alternative = any(a["modality"] == modality and a["contrast"] == contrast for a in alternatives)
     if exact_alternative and not (modality == recommendation["modality"] and contrast == recommendation["contrast"]):
@@ -54,12 +62,10 @@ def compare(recommendation, ordered):
     else:
         same_modality = [a for a in alternatives if a["modality"] == modality]
         if not same_modality:
-            return ["WRONG_MODALITY"]
+            return sorted(safety + ["WRONG_MODALITY"])
         target = same_modality[0]["contrast"]  # compared on contrast with that alternative
 
     if modality == "MRI":
-        if "MRI_UNSAFE" in flags:
-            types.append("MRI_SAFETY")
         if contrast is not None and target is not None:
             types.extend(_contrast_types(target, contrast, "GADOLINIUM_AVOID" in flags))
         elif contrast == "WITH":  # an exact alternative match cannot be contrast-only (never listed)

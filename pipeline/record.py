@@ -27,6 +27,7 @@ def _empty_record(row_id, status="ok", error=None):
         "evidence": None,
         "duration_weeks": None,
         "regions": None,
+        "age_years": None,
         "recommendation": None,
         "ordered": None,
         "mismatch": None,
@@ -57,8 +58,10 @@ def finish_record(row_id, spine, ordered_raw):
     """Add the decision half (rules, order, mismatch) to extracted facts."""
     rec = _empty_record(row_id)
     rec.update(concepts=spine["concepts"], evidence=spine["evidence"],
-               duration_weeks=spine["duration_weeks"], regions=spine["regions"])
-    rec["recommendation"] = recommend(spine["concepts"], spine["duration_weeks"], spine["regions"])
+               duration_weeks=spine["duration_weeks"], regions=spine["regions"],
+               age_years=spine.get("age_years"))
+    rec["recommendation"] = recommend(spine["concepts"], spine["duration_weeks"], spine["regions"],
+                                      rec["age_years"])
     ordered = parse_order(ordered_raw)
     rec["ordered"] = ordered
     if ordered is not None:

@@ -30,7 +30,7 @@ def compact_record(rec, text, ordered_raw):
         "category": r["category"], "urgency": r["urgency"],
         "recommended": {k: r[k] for k in ("modality", "contrast", "regions", "flags", "alternatives")},
         "ordered": rec["ordered"], "rule_ids": r["rule_ids"], "citations": r["citations"],
-        "concepts": rec["concepts"], "duration_weeks": rec["duration_weeks"],
+        "concepts": rec["concepts"], "duration_weeks": rec["duration_weeks"], "age_years": rec.get("age_years"),
     }
 
 
@@ -179,7 +179,7 @@ def render(flagged, s, n_flagged=None):
         + "</select></label><label>Category <select id='f-cat'><option value=''>all</option>"
         + "".join(f"<option value='{_esc(c)}'>{_esc(c)}</option>" for c in cats)
         + "</select></label> <span id='f-n'></span> shown</div>",
-        "<table id='flagged'><thead><tr><th>#</th><th>id</th><th>mismatch</th><th>category</th><th>urgency</th>"
+        "<table id='flagged'><thead><tr><th>#</th><th>id</th><th>age</th><th>mismatch</th><th>category</th><th>urgency</th>"
         "<th>score</th><th>ordered</th><th>recommended</th></tr></thead><tbody>",
     ]
     for k, r in enumerate(flagged):
@@ -188,13 +188,14 @@ def render(flagged, s, n_flagged=None):
         score = "" if r.get("score") is None else f"{r['score']:.2f}"
         parts.append(
             f"<tr class='flagged' id='r-{k}' data-types='{_esc(' '.join(r['types']))}' "
-            f"data-category='{_esc(r['category'])}'><td>{k + 1}</td><td>{_esc(r['id'])}</td><td>{tags}</td>"
+            f"data-category='{_esc(r['category'])}'><td>{k + 1}</td><td>{_esc(r['id'])}</td>"
+            f"<td>{_esc(r.get('age_years'))}</td><td>{tags}</td>"
             f"<td>{_esc(r['category'])}</td><td class='urg-{_esc(r['urgency'])}'>{_esc(r['urgency'])}</td>"
             f"<td>{score}</td><td>{_esc(_protocol(r['ordered']))}</td><td>{_esc(_protocol(r['recommended']))}</td></tr>")
         alts = ", ".join(f"{a['modality']}/{a['contrast'] or '-'}" for a in r["recommended"]["alternatives"]) or "none"
         flags = ", ".join(r["recommended"]["flags"]) or "none"
         parts.append(
-            f"<tr id='d-{k}'><td></td><td colspan='7'><details><summary>note, evidence and rules</summary>"
+            f"<tr id='d-{k}'><td></td><td colspan='8'><details><summary>note, evidence and rules</summary>"
             f"<div class='note'>{highlight(r['text'], r['evidence'])}</div>"
             f"<div class='side'><div><b>Ordered</b><br>{_esc(r['ordered'].get('raw'))}<br>"
             f"{_esc(_protocol(r['ordered']))}</div><div><b>Recommended</b><br>{_esc(_protocol(r['recommended']))}"

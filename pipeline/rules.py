@@ -6,6 +6,7 @@ the rule) and evaluates it. It imports nothing heavy: ``recommend`` depends
 only on its arguments, so the rules can be checked on gold concepts alone.
 """
 
+import numbers
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -28,6 +29,7 @@ class _Facts:
     concepts: dict
     duration_weeks: object
     regions: list
+    age_years: object = None
     flags: dict = field(default_factory=dict)
     category: object = None
     modality: object = None
@@ -59,9 +61,15 @@ def _check_condition(cond, where, flag_names):
     elif key == "duration_lt":
         if not isinstance(arg, (int, float)):
             raise DataFileError(f"{where}: duration_lt takes a number of weeks")
+    elif key == "age_gt":
+        if not isinstance(arg, (int, float)) or isinstance(arg, bool):
+            raise DataFileError(f"{where}: age_gt takes a number of years")
     elif key == "no_regions":
         if arg is not True:
             raise DataFileError(f"{where}: no_regions takes true")
+    elif key == "region_in":
+        for r in arg:
+            check_enum(r, REGIONS, where, "region")
     elif key == "category_in":
         for c in arg:
             check_enum(c, CATEGORIES, where, "category")
@@ -93,8 +101,12 @@ def _holds(cond, facts):
         return any(facts.concepts.get(c) == "negated" for c in arg)
     if key == "duration_lt":
         return facts.duration_weeks is not None and facts.duration_weeks < arg
+    if key == "age_gt":
+        return facts.age_years is not None and facts.age_years > arg
     if key == "no_regions":
         return not facts.regions
+    if key == "region_in":
+        return any(r in facts.regions for r in arg)
     if key == "category_in":
         return facts.category in arg
     if key == "modality_in":
@@ -125,7 +137,7 @@ _STAGES = {
     "implied_regions": ("add", set()),
     "urgency": ("urgency", set()),
     "alternatives": ("add", set()),
-    "flags": ("flag", {"set_contrast", "drop_contrast_alternatives", "add_alternatives"}),
+    "flags": ("flag", {"set_contrast", "drop_contrast_alternatives", "add_alternatives", "effects_when"}),
 }
 
 
@@ -155,6 +167,8 @@ class RuleSet:
                     raise DataFileError(f"{where}: duplicate rule id")
                 seen_ids.add(rid)
                 when = _check_condition(raw["when"], where, flag_names)
+                if "effects_when" in raw:
+                    _check_condition(raw["effects_when"], f"{where}.effects_when", flag_names)
                 value = self._check_value(stage, raw[value_key], raw, where)
                 cite = tuple(self._check_cite(c, where) for c in raw.get("cite") or [])
                 rules.append(Rule(rid, when, value, cite, {k: raw[k] for k in extra_keys if k in raw}))
@@ -162,6 +176,9 @@ class RuleSet:
                     flag_names.add(value)
             self.stages[stage] = tuple(rules)
         self._check_complete()
+        # Age enters the rules only through `age_gt` thresholds: memoise on
+        # which thresholds an age passes, not on the age itself.
+        self._age_thresholds = tuple(sorted(set(_age_thresholds(data))))
 
     @staticmethod
     def _check_alternatives(alts, where):
@@ -224,21 +241,23 @@ class RuleSet:
 
     # ------------------------------------------------------------------ #
 
-    def recommend(self, concepts, duration_weeks=None, regions=()):
+    def recommend(self, concepts, duration_weeks=None, regions=(), age_years=None):
         concepts = _check_concepts(concepts)
         regions = order_regions(_check_regions(regions))
         duration = _check_duration(duration_weeks)
+        age = _check_age(age_years)
         # The same few hundred fact sets recur across an audit: decide each once.
-        key = (frozenset(concepts.items()), duration, tuple(regions))
+        age_key = None if age is None else tuple(age > t for t in self._age_thresholds)
+        key = (frozenset(concepts.items()), duration, tuple(regions), age_key)
         rec = self._memo.get(key)
         if rec is None:
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
-            rec = self._memo[key] = self._decide(concepts, duration, regions)
+            rec = self._memo[key] = self._decide(concepts, duration, regions, age)
         return _copy_recommendation(rec)
 
-    def _decide(self, concepts, duration, regions):
-        facts = _Facts(concepts, duration, regions)
+    def _decide(self, concepts, duration, regions, age=None):
+        facts = _Facts(concepts, duration, regions, age)
         fired = []
 
         for rule in self.stages["derived"]:
@@ -296,6 +315,8 @@ class RuleSet:
                 continue
             fired.append(rule)
             flags.append(rule.value)
+            if "effects_when" in rule.extra and not _holds(rule.extra["effects_when"], facts):
+                continue  # the flag holds; its effects on the protocol do not apply here
             if "set_contrast" in rule.extra:
                 contrast = rule.extra["set_contrast"]
             alternatives.extend(rule.extra.get("add_alternatives", ()))
@@ -358,6 +379,27 @@ def _check_regions(regions):
     return regions
 
 
+def _check_age(age_years):
+    if is_missing(age_years):
+        return None
+    if isinstance(age_years, bool) or not isinstance(age_years, numbers.Real):
+        raise ValueError("age_years must be a number of years or None")
+    return age_years
+
+
+def _age_thresholds(node):
+    """Every ``age_gt`` threshold in the rule file."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "age_gt":
+                yield v
+            else:
+                yield from _age_thresholds(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _age_thresholds(v)
+
+
 def _check_duration(duration_weeks):
     if is_missing(duration_weeks):
         return None
@@ -369,6 +411,6 @@ def load_rules(path=None):
     return RuleSet(load_yaml("rules.yaml", path), source=str(path or "rules.yaml"))
 
 
-def recommend(concepts, duration_weeks=None, regions=(), rules=None):
+def recommend(concepts, duration_weeks=None, regions=(), age_years=None, rules=None):
     """The guideline recommendation for extracted concepts (FORMATS.md object)."""
-    return (rules or load_rules()).recommend(concepts, duration_weeks, regions)
+    return (rules or load_rules()).recommend(concepts, duration_weeks, regions, age_years)

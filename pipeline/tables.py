@@ -24,8 +24,10 @@ FLAT_COLUMNS = (
     # extensions (optional fields; FORMATS.md allows adding, not changing)
     "concepts_family", "concepts_hypothetical", "duration_weeks", "regions",
     "ordered_parsed", "rec_scenarios", "rec_rule_ids",
+    "age_years",  # FORMATS.md revision 2
 )
 FLOAT_COLUMNS = ("mismatch_score", "duration_weeks")
+INT_COLUMNS = ("age_years",)
 BOOL_COLUMNS = ("mismatch", "ordered_parsed")
 
 ROW_BAD_JSON = "E106 input line is not a JSON object"
@@ -84,6 +86,7 @@ def flatten(record):
         "ordered_parsed": ordered.get("parsed") if ordered else None,
         "rec_scenarios": _join(rec.get("scenarios")) if rec else None,
         "rec_rule_ids": _join(rec.get("rule_ids")) if rec else None,
+        "age_years": record.get("age_years"),
     }
 
 

@@ -47,7 +47,7 @@ CASES = [
     # IMMUNOSUPPRESSION
     ("IMMUNOSUPPRESSION", "HIV on ART.", P),
     ("IMMUNOSUPPRESSION", "Kidney transplant on tacrolimus.", P),
-    ("IMMUNOSUPPRESSION", "On chronic steroids for COPD.", P),
+    ("IMMUNOSUPPRESSION", "RA on methotrexate and adalimumab.", P),
     ("IMMUNOSUPPRESSION", "Now neutropenic after chemo.", P),
     ("IMMUNOSUPPRESSION", "ANC 3.1 (not neutropenic).", N),
     # CANCER_HISTORY
@@ -151,6 +151,51 @@ CASES = [
     # RED_FLAGS
     ("RED_FLAGS", "No red flags.", N),
     ("RED_FLAGS", "Red flags present.", P),
+    # RULES.md revision 2 -------------------------------------------------------
+    # LOW_ENERGY_TRAUMA: a fall from standing height or less
+    ("LOW_ENERGY_TRAUMA", "Ground-level fall at home this morning.", P),
+    ("LOW_ENERGY_TRAUMA", "s/p GLF yesterday, now LBP.", P),
+    ("LOW_ENERGY_TRAUMA", "Mechanical fall from standing, landed on her back.", P),
+    ("LOW_ENERGY_TRAUMA", "Slipped on the ice and fell onto her buttocks.", P),
+    ("LOW_ENERGY_TRAUMA", "Tripped over a rug and fell.", P),
+    ("LOW_ENERGY_TRAUMA", "Fell out of bed overnight.", P),
+    ("LOW_ENERGY_TRAUMA", "Minor fall in the bathroom.", P),
+    ("LOW_ENERGY_TRAUMA", "Denies any falls. No ground-level fall.", N),
+    ("LOW_ENERGY_TRAUMA", "Husband had a mechanical fall last year.", F),
+    ("LOW_ENERGY_TRAUMA", "Return if she has a ground-level fall.", H),
+    # OSTEOPOROSIS
+    ("OSTEOPOROSIS", "Known osteoporosis.", P),
+    ("OSTEOPOROSIS", "Osteopenia on DXA 2023.", P),
+    ("OSTEOPOROSIS", "DXA T-score -2.8 at the hip.", P),
+    ("OSTEOPOROSIS", "On alendronate weekly.", P),
+    ("OSTEOPOROSIS", "Prior fragility fracture of the wrist.", P),
+    ("OSTEOPOROSIS", "No history of osteoporosis.", N),
+    ("OSTEOPOROSIS", "Mother had severe osteoporosis.", F),
+    # CHRONIC_STEROID_USE
+    ("CHRONIC_STEROID_USE", "Prednisone 10 mg daily for PMR.", P),
+    ("CHRONIC_STEROID_USE", "On long-term steroids for COPD.", P),
+    ("CHRONIC_STEROID_USE", "Chronic steroid use (RA).", P),
+    ("CHRONIC_STEROID_USE", "On steroids for polymyalgia.", P),
+    ("CHRONIC_STEROID_USE", "Denies steroid use.", N),
+    ("CHRONIC_STEROID_USE", "No longer on steroids since 2022.", N),
+    ("CHRONIC_STEROID_USE", "If she stays on chronic steroids, check bone density.", H),
+    # KNOWN_COMPRESSION_FRACTURE
+    ("KNOWN_COMPRESSION_FRACTURE", "XR: L1 compression fx.", P),
+    ("KNOWN_COMPRESSION_FRACTURE", "Known T12 VCF.", P),
+    ("KNOWN_COMPRESSION_FRACTURE", "Mild anterior wedge deformity of T8 on prior films.", P),
+    ("KNOWN_COMPRESSION_FRACTURE", "Osteoporotic compression fracture of L2 last year.", P),
+    ("KNOWN_COMPRESSION_FRACTURE", "Insufficiency fracture of L3 seen on CT.", P),
+    ("KNOWN_COMPRESSION_FRACTURE", "XR without compression fracture.", N),
+    # changed concepts
+    ("CAUDA_EQUINA", "Lax anal tone on PR exam.", P),
+    ("CAUDA_EQUINA", "Anal tone decreased.", P),
+    ("CAUDA_EQUINA", "Referred ?CES.", P),
+    ("CAUDA_EQUINA", "Anal tone normal, saddle sensation intact.", N),
+    ("MYELOPATHY", "Sensory level at T6 on exam.", P),
+    ("MYELOPATHY", "No sensory level.", N),
+    ("MYELOPATHY", "MRI 2023 showed cord compression at C5-6.", P),
+    ("SUSPECTED_MALIGNANCY", "?MSCC, known prostate ca.", P),
+    ("SUSPECTED_SPINE_INFECTION", "IVDU, fever, ?SEA.", P),
 ]
 
 
@@ -197,6 +242,32 @@ NOT_ANNOTATED = [
     ("PRIOR_SPINE_CT", "CT head negative. CT chest 2024."),
     ("WEIGHT_LOSS", "Intentional weight loss with diet."),
     ("MYELOPATHY", "Tripped because of the foot drop."),
+    # RULES.md revision 2
+    ("IMMUNOSUPPRESSION", "On chronic steroids for COPD."),      # steroids alone: CHRONIC_STEROID_USE
+    ("IMMUNOSUPPRESSION", "Prednisone 10 mg daily."),
+    ("CANCER_HISTORY", "H/o basal cell carcinoma of the nose, excised."),
+    ("CANCER_HISTORY", "Cutaneous squamous cell carcinoma removed 2019."),
+    ("CANCER_HISTORY", "DCIS treated with lumpectomy."),
+    ("CANCER_HISTORY", "CIN 2 on colposcopy."),
+    ("TRAUMA", "Ground-level fall at home."),                      # that is LOW_ENERGY_TRAUMA
+    ("TRAUMA", "Slipped on ice and fell backwards."),
+    ("TRAUMA", "Minor fall backward, hit head on cabinet."),
+    ("LOW_ENERGY_TRAUMA", "Fell from a ladder."),                  # TRAUMA
+    ("LOW_ENERGY_TRAUMA", "Fell down a flight of stairs."),
+    ("LOW_ENERGY_TRAUMA", "Rear-end MVC yesterday."),
+    ("LOW_ENERGY_TRAUMA", "Back pain after lifting a heavy box."),  # a lifting strain: neither
+    ("LOW_ENERGY_TRAUMA", "Slipped and fell 10 years ago."),       # remote
+    ("OSTEOPOROSIS", "DXA ordered."),
+    ("OSTEOPOROSIS", "Zoledronic acid for bone metastases."),
+    ("OSTEOPOROSIS", "DXA T-score -0.6."),
+    ("CHRONIC_STEROID_USE", "Uses an inhaled steroid for asthma."),
+    ("CHRONIC_STEROID_USE", "Topical steroids for eczema."),
+    ("CHRONIC_STEROID_USE", "Epidural steroid injection 3 months ago."),
+    ("CHRONIC_STEROID_USE", "Took a Medrol dose pack last month."),
+    ("KNOWN_COMPRESSION_FRACTURE", "Pathologic compression fracture of T7 with a lytic lesion."),
+    ("KNOWN_COMPRESSION_FRACTURE", "?osteoporotic compression fx."),   # asked about, not known
+    ("KNOWN_COMPRESSION_FRACTURE", "R/o compression fracture."),
+    ("SUSPECTED_MALIGNANCY", "Osteoporotic compression fracture of L1."),
 ]
 
 
@@ -208,6 +279,21 @@ def test_extract_what_does_not_count(concepts_of, concept, text):
 def test_extract_bilateral_leg_weakness_is_cauda_and_deficit(concepts_of):
     got = concepts_of("Bilateral leg weakness since this morning.")
     assert got.get("CAUDA_EQUINA") == P and got.get("NEURO_DEFICIT") == P
+
+
+def test_extract_mscc_is_suspected_malignancy_and_myelopathy(concepts_of):
+    got = concepts_of("Known breast ca, new thoracic pain, ?MSCC.")
+    assert got.get("SUSPECTED_MALIGNANCY") == P and got.get("MYELOPATHY") == P
+
+
+def test_extract_pathologic_fracture_is_suspected_malignancy(concepts_of):
+    got = concepts_of("Pathologic compression fracture of T7.")
+    assert got.get("SUSPECTED_MALIGNANCY") == P and "KNOWN_COMPRESSION_FRACTURE" not in got
+
+
+def test_extract_steroids_and_methotrexate_are_two_concepts(concepts_of):
+    got = concepts_of("RA on chronic prednisone 10 mg + MTX.")
+    assert got.get("CHRONIC_STEROID_USE") == P and got.get("IMMUNOSUPPRESSION") == P
 
 
 def test_extract_pott_disease_is_tb_and_infection(concepts_of):

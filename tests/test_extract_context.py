@@ -114,3 +114,40 @@ def test_extraction_survives_real_world_noise(nlp):
         spine = nlp(row["text"])._.spine
         for ev in spine["evidence"]:
             assert row["text"][ev["start"]:ev["end"]] == ev["text"]
+
+
+# age_years (RULES.md section 1, revision 2): the patient's stated age; an age
+# in another context is not the patient's. Cases written from the spec and
+# issue 11's list of forms.
+AGES = [
+    ("58M h/o prostate ca, new mid back pain.", 58),
+    ("58 y/o F with low back pain.", 58),
+    ("58 yo female, LBP x 2 wks.", 58),
+    ("A 58-year-old man with neck pain.", 58),
+    ("The patient is an 80 year old Chinese female with back pain.", 80),
+    ("Aged 58, back pain after a fall.", 58),
+    ("Age: 67. Low back pain.", 67),
+    ("Pt is 4 months old, fever and back arching.", 0),   # 4 months, not 4 years
+    ("The patient is a male and 39 years old.", 39),
+    ("72M. Mother died at 59 of breast cancer.", 72),
+    ("Diagnosed with AS at age 24; now 45F with flare.", 45),
+    ("Mother, 82 years old, has osteoporosis. Pt has LBP.", None),   # a relative's age
+    ("LBP. Lives with his 60-year-old wife.", None),
+    ("FHx: father 82 yo w/ myeloma.", None),
+    ("Diagnosed with myeloma at 40.", None),                        # age at diagnosis
+    ("LBP x 3m, ESR 58, T 38.6, speed 80 m.p.h.", None),            # numbers that are not ages
+    ("Low back pain x 2 weeks.", None),
+]
+
+
+@pytest.mark.parametrize("text,age", AGES, ids=[t for t, _ in AGES])
+def test_extract_age(nlp, text, age):
+    assert nlp(text)._.spine["age_years"] == age
+
+
+def test_age_reaches_the_record_and_the_rules():
+    from pipeline import analyze
+    rec = analyze("82F new low back pain x 2 wks.", ordered="XR L-spine 2 views")
+    assert rec["age_years"] == 82
+    assert rec["recommendation"]["category"] == "FRACTURE_RISK"
+    assert rec["mismatch"]["types"] == []

@@ -8,8 +8,8 @@ P = "present"
 L, C, T = "LUMBAR", "CERVICAL", "THORACIC"
 
 
-def check(concepts, order, regions=(L,), duration=None):
-    return compare(recommend(concepts, duration, list(regions)), parse_order(order))
+def check(concepts, order, regions=(L,), duration=None, age=None):
+    return compare(recommend(concepts, duration, list(regions), age), parse_order(order))
 
 
 CASES = [
@@ -66,6 +66,53 @@ CASES = [
 ]
 
 
+# RULES.md revision 2 (fracture risk, age, safety types in every category).
+# (name, concepts, order, regions, age, expected types)
+CASES_R2 = [
+    ("standing-height fall, radiographs: match", {"LOW_ENERGY_TRAUMA": P}, "XR L-spine 2 views", [L], 84, []),
+    ("standing-height fall, MRI without: an alternative", {"LOW_ENERGY_TRAUMA": P}, "MRI L-spine w/o", [L], 84, []),
+    ("standing-height fall, CT without: an alternative", {"LOW_ENERGY_TRAUMA": P}, "CT L-spine wo", [L], 84, []),
+    ("fracture risk, MRI with and without: compared on contrast with the MRI alternative",
+     {"OSTEOPOROSIS": P}, "MRI L-spine w/wo", [L], None, ["UNNECESSARY_CONTRAST"]),
+    ("fracture risk, bone scan: wrong modality", {"OSTEOPOROSIS": P}, "NM bone scan whole body", [L], None,
+     ["WRONG_MODALITY"]),
+    ("elderly with new back pain, radiographs: match (not NOT_INDICATED)", {}, "72100", [L], 80, []),
+    ("radiographs of the wrong region under fracture risk", {"CHRONIC_STEROID_USE": P}, "XR C-spine 2 views",
+     [L], None, ["WRONG_REGION"]),
+    ("known compression fracture, MRI with and without: unnecessary contrast",
+     {"KNOWN_COMPRESSION_FRACTURE": P}, "MRI L-spine w/wo", [L], None, ["UNNECESSARY_CONTRAST"]),
+    ("known compression fracture, radiographs again: wrong modality", {"KNOWN_COMPRESSION_FRACTURE": P},
+     "XR L-spine 2 views", [L], None, ["WRONG_MODALITY"]),
+    ("known compression fracture, CT without: the alternative", {"KNOWN_COMPRESSION_FRACTURE": P}, "CT L-spine wo",
+     [L], None, []),
+    ("low-energy fall with neck pain, MRI first: wrong modality", {"LOW_ENERGY_TRAUMA": P}, "MRI C-spine w/o", [C],
+     80, ["WRONG_MODALITY"]),
+    ("inflammatory back pain, MRI without: an alternative", {"INFLAMMATORY_SPONDYLOARTHROPATHY": P},
+     "MRI SI joints w/o", [L], None, []),
+    ("renal failure, MRI with contrast, insufficient information: both types",
+     {"RENAL_IMPAIRMENT": P}, "MRI L-spine w/wo", [L], None, ["GADOLINIUM_SAFETY", "INSUFFICIENT_DOCUMENTATION"]),
+    ("renal failure, MRI with contrast, uncomplicated: both types",
+     {"RENAL_IMPAIRMENT": P, "FEVER": "negated"}, "MRI L-spine w/wo", [L], None,
+     ["GADOLINIUM_SAFETY", "NOT_INDICATED"]),
+    ("renal failure, MRI without, uncomplicated: not indicated only",
+     {"RENAL_IMPAIRMENT": P, "FEVER": "negated"}, "MRI L-spine w/o", [L], None, ["NOT_INDICATED"]),
+    ("renal failure, MRI with contrast for trauma: wrong modality and gadolinium safety",
+     {"TRAUMA": P, "RENAL_IMPAIRMENT": P}, "MRI C-spine w/wo", [C], None, ["GADOLINIUM_SAFETY", "WRONG_MODALITY"]),
+    ("pacemaker, MRI for trauma: wrong modality and MRI safety",
+     {"TRAUMA": P, "MRI_CONTRAINDICATION": P}, "MRI C-spine w/o", [C], None, ["MRI_SAFETY", "WRONG_MODALITY"]),
+    ("pacemaker, MRI with insufficient information: both types",
+     {"MRI_CONTRAINDICATION": P}, "MRI L-spine", [L], None, ["INSUFFICIENT_DOCUMENTATION", "MRI_SAFETY"]),
+    ("pacemaker, CT for trauma: match", {"TRAUMA": P, "MRI_CONTRAINDICATION": P}, "CT C-spine wo", [C], None, []),
+    ("pacemaker, radiographs under fracture risk: match", {"OSTEOPOROSIS": P, "MRI_CONTRAINDICATION": P},
+     "XR L-spine 2 views", [L], None, []),
+]
+
+
+@pytest.mark.parametrize("name,concepts,order,regions,age,expected", CASES_R2, ids=[c[0] for c in CASES_R2])
+def test_mismatch_revision2_case(name, concepts, order, regions, age, expected):
+    assert check(concepts, order, regions, age=age) == sorted(expected)
+
+
 @pytest.mark.parametrize("name,concepts,order,regions,expected", CASES, ids=[c[0] for c in CASES])
 def test_mismatch_case(name, concepts, order, regions, expected):
     assert check(concepts, order, regions) == sorted(expected)
@@ -88,7 +135,7 @@ def test_mismatch_reproduce_dev_gold(dev_rows):
         g = row["gold"]
         if g.get("mismatch_types") is None:
             continue
-        r = recommend(g["concepts"], g.get("duration_weeks"), g.get("regions") or [])
+        r = recommend(g["concepts"], g.get("duration_weeks"), g.get("regions") or [], g.get("age_years"))
         assert compare(r, parse_order(row["ordered"])) == sorted(g["mismatch_types"]), row["id"]
         n += 1
     assert n >= 50

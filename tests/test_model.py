@@ -27,7 +27,7 @@ def test_model_card_records_what_a_reviewer_needs(trained):
     path, card = trained
     saved = json.loads((path.parent / (path.name + CARD_SUFFIX)).read_text())
     assert saved == card
-    assert card["training_data"]["rows"] == 26 and card["training_data"]["positives"] == 14
+    assert card["training_data"]["rows"] == 31 and card["training_data"]["positives"] == 17
     assert len(card["training_data"]["sha256"]) == 64 and len(card["sha256"]) == 64
     assert {"spine_audit", "scikit_learn", "joblib", "numpy", "python"} <= set(card["versions"])
     for who in ("model", "rules_only"):

@@ -72,7 +72,12 @@ SPELLINGS = [
     ("CT C SPINE WO CONTRAST", "CT", WO, [C]),
     ("MRI CERVICAL SPINE W/O CONTRAST", "MRI", WO, [C]),
     ("MRI L SPINE W/ CONTRAST", "MRI", W, [L]),
-    ("MRI sacroiliac joints without and with IV contrast", "MRI", WW, []),
+    # revision 2: the sacroiliac joints are compared as the lumbosacral region
+    ("MRI sacroiliac joints without and with IV contrast", "MRI", WW, [L]),
+    ("MRI SI joints", "MRI", None, [L]),
+    ("XR sacroiliac joints", "XR", None, [L]),
+    ("MRI SI joints w/o", "MRI", WO, [L]),
+    ("XR SIJ 3 views", "XR", None, [L]),
     ("CT spine non contrast", "CT", WO, []),
 ]
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import analyze, analyze_many
 
-RECORD_KEYS = {"id", "status", "error", "concepts", "evidence", "duration_weeks", "regions",
+RECORD_KEYS = {"id", "status", "error", "concepts", "evidence", "duration_weeks", "regions", "age_years",
                "recommendation", "ordered", "mismatch"}
 REC_KEYS = {"category", "scenarios", "modality", "contrast", "regions", "urgency", "flags",
             "alternatives", "rule_ids", "citations"}

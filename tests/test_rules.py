@@ -11,8 +11,8 @@ P, N = "present", "negated"
 C, T, L = "CERVICAL", "THORACIC", "LUMBAR"
 
 
-def rec(concepts, duration=None, regions=()):
-    return recommend(concepts, duration, list(regions))
+def rec(concepts, duration=None, regions=(), age=None):
+    return recommend(concepts, duration, list(regions), age)
 
 
 # (name, concepts, duration, regions, expected subset of the recommendation)
@@ -53,10 +53,10 @@ CASES = [
      {"category": "POST_SURGICAL", "contrast": "WITH_AND_WITHOUT", "urgency": "ROUTINE",
       "alternatives": [{"modality": "MRI", "contrast": "WITHOUT"}, {"modality": "CT", "contrast": "WITHOUT"},
                        {"modality": "XR", "contrast": None}]}),
-    ("inflammatory: with and without, routine, radiographs as alternative",
+    ("inflammatory: with and without, routine, radiographs and MRI without as alternatives",
      {"INFLAMMATORY_SPONDYLOARTHROPATHY": P}, 20, [L],
      {"category": "INFLAMMATORY", "contrast": "WITH_AND_WITHOUT", "urgency": "ROUTINE",
-      "alternatives": [{"modality": "XR", "contrast": None}]}),
+      "alternatives": [{"modality": "XR", "contrast": None}, {"modality": "MRI", "contrast": "WITHOUT"}]}),
     ("vertebral tenderness: MRI without, urgent",
      {"VERTEBRAL_TENDERNESS": P}, 1, [T],
      {"category": "RED_FLAG_TENDERNESS", "modality": "MRI", "contrast": "WITHOUT", "urgency": "URGENT"}),
@@ -119,20 +119,109 @@ CASES = [
     ("gadolinium avoidance removes contrast-enhanced alternatives",
      {"NEURO_DEFICIT": P, "RENAL_IMPAIRMENT": P}, None, [L],
      {"contrast": "WITHOUT", "flags": ["GADOLINIUM_AVOID"], "alternatives": []}),
-    ("renal impairment with CT (trauma): no gadolinium flag",
-     {"TRAUMA": P, "RENAL_IMPAIRMENT": P}, None, [L], {"modality": "CT", "flags": []}),
-    ("renal impairment when no imaging is recommended: no flag",
-     {"RENAL_IMPAIRMENT": P, "FEVER": N}, None, [L], {"modality": "NONE", "flags": []}),
+    # revision 2: the safety flags hold whatever the category; they change the
+    # protocol only where MRI is recommended
+    ("renal impairment with CT (trauma): flag holds, CT stays without contrast",
+     {"TRAUMA": P, "RENAL_IMPAIRMENT": P}, None, [L],
+     {"modality": "CT", "contrast": "WITHOUT", "flags": ["GADOLINIUM_AVOID"]}),
+    ("renal impairment when no imaging is recommended: flag holds, contrast stays null",
+     {"RENAL_IMPAIRMENT": P, "FEVER": N}, None, [L],
+     {"modality": "NONE", "contrast": None, "flags": ["GADOLINIUM_AVOID"], "alternatives": []}),
     ("MRI contraindication: MRI_UNSAFE and CT myelography as alternative",
      {"NEURO_DEFICIT": P, "MRI_CONTRAINDICATION": P}, None, [L],
      {"flags": ["MRI_UNSAFE"], "alternatives": [{"modality": "MRI", "contrast": "WITH_AND_WITHOUT"},
                                                 {"modality": "CT_MYELOGRAPHY", "contrast": None}]}),
-    ("MRI contraindication with a CT recommendation: no flag",
-     {"TRAUMA": P, "MRI_CONTRAINDICATION": P}, None, [C], {"modality": "CT", "flags": []}),
+    ("MRI contraindication with a CT recommendation: flag holds, no CT myelography alternative",
+     {"TRAUMA": P, "MRI_CONTRAINDICATION": P}, None, [C],
+     {"modality": "CT", "flags": ["MRI_UNSAFE"], "alternatives": []}),
+    ("MRI contraindication with no imaging recommended: flag holds",
+     {"MRI_CONTRAINDICATION": P}, 1, [L], {"category": "UNCOMPLICATED", "flags": ["MRI_UNSAFE"]}),
     ("infection asks for ESR/CRP and cultures", {"FEVER": P}, None, [L], {"flags": ["LABS_ESR_CRP_CULTURES"]}),
     ("contrast is never WITH alone",
      {"CANCER_HISTORY": P, "FEVER": P, "PRIOR_SPINE_SURGERY": P}, None, [L], {"contrast": "WITH_AND_WITHOUT"}),
 ]
+
+# RULES.md revision 2: fracture risk, age, inflammatory back pain. The age is
+# the fifth element; expected values read off sections 2 and 4 of the spec.
+CASES_R2 = [
+    ("osteoporosis: fracture risk, radiographs, routine, MRI-wo and CT-wo alternatives",
+     {"OSTEOPOROSIS": P}, None, [L], None,
+     {"category": "FRACTURE_RISK", "modality": "XR", "contrast": None, "regions": [L], "urgency": "ROUTINE",
+      "alternatives": [{"modality": "MRI", "contrast": "WITHOUT"}, {"modality": "CT", "contrast": "WITHOUT"}],
+      "flags": []}),
+    ("chronic steroid use alone is fracture risk, not infection",
+     {"CHRONIC_STEROID_USE": P}, 3, [L], None, {"category": "FRACTURE_RISK", "scenarios": ["FRACTURE_RISK"]}),
+    ("age over 70 alone is fracture risk",
+     {}, None, [L], 80, {"category": "FRACTURE_RISK", "modality": "XR", "urgency": "ROUTINE"}),
+    ("age 70 exactly is not over 70", {}, None, [L], 70, {"category": "INSUFFICIENT_INFORMATION"}),
+    ("age over 70 outranks a short-duration uncomplicated screen", {"FEVER": N}, 1, [L], 71,
+     {"category": "FRACTURE_RISK"}),
+    ("low-energy fall of the low back: radiographs, urgent",
+     {"LOW_ENERGY_TRAUMA": P}, None, [L], 82,
+     {"category": "FRACTURE_RISK", "modality": "XR", "urgency": "URGENT"}),
+    ("low-energy fall with neck pain is trauma: CT without",
+     {"LOW_ENERGY_TRAUMA": P}, None, [C], 82,
+     {"category": "TRAUMA", "modality": "CT", "contrast": "WITHOUT", "regions": [C], "urgency": "URGENT"}),
+    ("low-energy fall with no region named stays fracture risk",
+     {"LOW_ENERGY_TRAUMA": P}, None, [], None, {"category": "FRACTURE_RISK", "regions": []}),
+    ("known compression fracture: MRI without, CT-wo alternative, urgent",
+     {"KNOWN_COMPRESSION_FRACTURE": P}, None, [T], 75,
+     {"category": "FRACTURE_RISK", "modality": "MRI", "contrast": "WITHOUT", "regions": [T], "urgency": "URGENT",
+      "alternatives": [{"modality": "CT", "contrast": "WITHOUT"}]}),
+    ("elderly with cancer stays malignancy",
+     {"CANCER_HISTORY": P}, None, [L], 85,
+     {"category": "MALIGNANCY", "scenarios": ["MALIGNANCY", "FRACTURE_RISK"], "modality": "MRI",
+      "regions": ["COMPLETE"]}),
+    ("elderly after spine surgery stays post-surgical",
+     {"PRIOR_SPINE_SURGERY": P}, None, [L], 78, {"category": "POST_SURGICAL", "contrast": "WITH_AND_WITHOUT"}),
+    ("inflammatory outranks fracture risk", {"INFLAMMATORY_SPONDYLOARTHROPATHY": P, "OSTEOPOROSIS": P}, None, [L],
+     None, {"category": "INFLAMMATORY"}),
+    ("fracture risk outranks vertebral tenderness", {"VERTEBRAL_TENDERNESS": P, "OSTEOPOROSIS": P}, None, [T],
+     None, {"category": "FRACTURE_RISK", "scenarios": ["FRACTURE_RISK", "RED_FLAG_TENDERNESS"]}),
+    ("fracture risk outranks persistent", {"FAILED_CONSERVATIVE_THERAPY": P, "OSTEOPOROSIS": P}, 10, [L], None,
+     {"category": "FRACTURE_RISK", "scenarios": ["FRACTURE_RISK", "PERSISTENT"]}),
+    ("with spondyloarthropathy, raised markers are not infection",
+     {"INFLAMMATORY_SPONDYLOARTHROPATHY": P, "ELEVATED_INFLAMMATORY_MARKERS": P}, None, [L], None,
+     {"category": "INFLAMMATORY", "flags": []}),
+    ("with spondyloarthropathy, immunosuppressive therapy is not infection",
+     {"INFLAMMATORY_SPONDYLOARTHROPATHY": P, "IMMUNOSUPPRESSION": P}, None, [L], None,
+     {"category": "INFLAMMATORY"}),
+    ("with spondyloarthropathy, fever still is infection",
+     {"INFLAMMATORY_SPONDYLOARTHROPATHY": P, "FEVER": P}, None, [L], None, {"category": "INFECTION"}),
+    ("raised markers without spondyloarthropathy are infection",
+     {"ELEVATED_INFLAMMATORY_MARKERS": P}, None, [L], None, {"category": "INFECTION"}),
+    ("renal impairment with fracture risk: flag holds, radiographs, MRI-wo alternative kept",
+     {"OSTEOPOROSIS": P, "RENAL_IMPAIRMENT": P}, None, [L], None,
+     {"modality": "XR", "contrast": None, "flags": ["GADOLINIUM_AVOID"],
+      "alternatives": [{"modality": "MRI", "contrast": "WITHOUT"}, {"modality": "CT", "contrast": "WITHOUT"}]}),
+]
+
+
+@pytest.mark.parametrize("name,concepts,duration,regions,age,expected", CASES_R2, ids=[c[0] for c in CASES_R2])
+def test_rules_revision2_case(name, concepts, duration, regions, age, expected):
+    got = rec(concepts, duration, regions, age)
+    for key, value in expected.items():
+        assert got[key] == value, f"{name}: {key}"
+
+
+def test_rules_fracture_risk_cites_acr_variant_6():
+    got = rec({"OSTEOPOROSIS": P}, None, [L])
+    assert "C-FRACTURE-RISK" in got["rule_ids"] and "M-FRACTURE-RISK-XR" in got["rule_ids"]
+    assert any("Low Back Pain, variant 6" in c for c in got["citations"])
+    known = rec({"KNOWN_COMPRESSION_FRACTURE": P}, None, [L])
+    assert any("Vertebral Compression Fractures" in c for c in known["citations"])
+
+
+def test_rules_age_is_memoised_by_threshold_only():
+    """Ages on the same side of every threshold share a decision; others do not."""
+    assert rec({}, None, [L], 71) == rec({}, None, [L], 95)
+    assert rec({}, None, [L], 70)["category"] != rec({}, None, [L], 70.5)["category"]
+
+
+@pytest.mark.parametrize("bad_age", ["80", True, [80]])
+def test_rules_reject_non_numeric_age(bad_age):
+    with pytest.raises(ValueError):
+        rec({}, None, [L], bad_age)
 
 
 @pytest.mark.parametrize("name,concepts,duration,regions,expected", CASES, ids=[c[0] for c in CASES])
@@ -143,7 +232,8 @@ def test_rules_case(name, concepts, duration, regions, expected):
 
 
 def test_rules_every_category_is_reachable():
-    seen = {rec(c, d, r)["category"] for _, c, d, r, _ in CASES}
+    seen = {rec(c, d, r)["category"] for _, c, d, r, _ in CASES} | {rec(c, d, r, a)["category"]
+                                                                   for _, c, d, r, a, _ in CASES_R2}
     from pipeline.vocab import CATEGORIES
     assert seen == set(CATEGORIES)
 
@@ -170,7 +260,7 @@ def test_rules_reject_unknown_input(bad):
 def test_rules_reproduce_every_dev_gold_recommendation(dev_rows):
     for row in dev_rows:
         g = row["gold"]
-        got = recommend(g["concepts"], g.get("duration_weeks"), g.get("regions") or [])
+        got = recommend(g["concepts"], g.get("duration_weeks"), g.get("regions") or [], g.get("age_years"))
         for key, value in g["recommendation"].items():
             if isinstance(value, list):
                 assert sorted(got[key]) == sorted(value), (row["id"], key)
@@ -190,7 +280,10 @@ def _rules_with(mutate):
 
 @pytest.mark.parametrize("mutate,message", [
     (lambda d: d["categories"][0].update(colour="red"), r"C-CAUDA-EQUINA.*unknown key.*colour"),
-    (lambda d: d["derived"][0]["when"]["any_present"].append("FEVERISH"), r"D-INFECTION.*FEVERISH"),
+    (lambda d: d["derived"][0]["when"]["any"][0]["any_present"].append("FEVERISH"), r"D-INFECTION.*FEVERISH"),
+    (lambda d: d["derived"][0].update(when={"age_gt": "old"}), r"D-INFECTION.*age_gt"),
+    (lambda d: d["derived"][0].update(when={"region_in": ["SACRAL"]}), r"D-INFECTION.*SACRAL"),
+    (lambda d: d["flags"][0].update(effects_when={"modality_in": ["SPECT"]}), r"F-GADOLINIUM-AVOID.*SPECT"),
     (lambda d: d["contrast"][2].update(contrast="WITH"), r"K-WITH-AND-WITHOUT.*never recommended"),
     (lambda d: d["urgency"][1].update(urgency="SOON"), r"U-EMERGENT.*SOON"),
     (lambda d: d["categories"][1].update(when="infektion"), r"C-INFECTION.*infektion"),

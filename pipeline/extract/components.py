@@ -266,6 +266,9 @@ class SpineConcepts:
                 return any(o[3] is not m[3] and o[0] <= m[0] and m[1] <= o[1] and overrides(o, m)
                            for o in overriding)
             mentions = [m for m in mentions if not overridden(m)]
+            # "what does not count" wordings (RULES.md section 1) only remove
+            # the mentions they contain; they are not reported themselves
+            mentions = [m for m in mentions if m[3].status != "excluded"]
 
         seen, spans = set(), []
         for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
@@ -396,6 +399,41 @@ class SpineAssertion:
             return round(weeks, 2)
         return None
 
+    def age_years(self, doc, section_ranges=()):
+        """The patient's stated age in whole years, or None (RULES.md section 1).
+
+        The earliest match of any age pattern that is not excluded by its
+        context (a relative's age, an age at diagnosis, a family history
+        section) wins.
+        """
+        ctx = self.context
+        if not ctx.age_patterns:
+            return None
+        text = doc_text(doc)
+        lower = text.lower()
+        if not any(ch.isdigit() for ch in text):
+            return None
+        best = None
+        for _pid, rx, per_unit in ctx.age_patterns:
+            for m in rx.finditer(text, lower):
+                if best is not None and m.start() >= best[0]:
+                    break
+                value = next((v for k, v in m.groupdict().items() if k.startswith("value") and v), None)
+                if value is None:
+                    continue
+                years = int(float(value) * per_unit)
+                if years > ctx.age_max:
+                    continue
+                if ctx.age_not_before.search(text[max(0, m.start() - 40):m.start()]):
+                    continue
+                if ctx.age_not_after.search(text[m.end():m.end() + 30]):
+                    continue
+                if any(a <= m.start() < b for a, b, assertion in section_ranges if assertion == "family"):
+                    continue
+                best = (m.start(), years)
+                break
+        return None if best is None else best[1]
+
     def __call__(self, doc):
         section_ranges = self._section_assertion(doc)
         cues = self._following_cues(doc)
@@ -428,5 +466,6 @@ class SpineAssertion:
             "evidence": evidence,
             "duration_weeks": self.duration_weeks(doc),
             "regions": order_regions(regions),
+            "age_years": self.age_years(doc, section_ranges),
         }
         return doc

@@ -148,7 +148,7 @@ class ConceptLexicon:
                 for other in list(p.get("also") or []) + list(p.get("overrides") or []):
                     check_enum(other, CONCEPTS, pwhere, "concept")
                 if p.get("status") is not None:
-                    check_enum(p["status"], ("negated",), pwhere, "status")
+                    check_enum(p["status"], ("negated", "excluded"), pwhere, "status")
                 regex = value_test = None
                 if "regex" in p:
                     case = p.get("case", "insensitive")
@@ -219,10 +219,14 @@ class ContextLexicon:
     not_before: re.Pattern
     not_after: re.Pattern
     regions: tuple = ()              # (region, NoteRegex, triggers)
+    age_patterns: tuple = ()         # (pattern id, NoteRegex, years per unit)
+    age_not_before: object = None
+    age_not_after: object = None
+    age_max: float = 120.0
 
     @classmethod
     def from_dict(cls, data, source="context.yaml"):
-        check_keys(data, {"version", "sections", "no_split_after", "duration", "regions"}, source,
+        check_keys(data, {"version", "sections", "no_split_after", "duration", "regions", "age"}, source,
                    required=("sections", "duration", "regions"))
         headers = {}
         for i, sec in enumerate(data["sections"]):
@@ -262,8 +266,43 @@ class ContextLexicon:
                     regions.append((region, NoteRegex(entry["pattern"], re.I), triggers))
         except re.error as exc:
             raise DataFileError(f"{source}: bad regular expression ({exc})") from None
+        age = _age_config(data.get("age") or {"patterns": []}, source)
         return cls(headers, frozenset(str(x).lower() for x in data.get("no_split_after") or ()),
-                   numbers, unit_weeks, duration_re, not_before, not_after, tuple(regions))
+                   numbers, unit_weeks, duration_re, not_before, not_after, tuple(regions), *age)
+
+
+_AGE_UNITS = {"years": 1.0, "months": 1 / 12}
+
+
+def _age_config(age, source):
+    """(patterns, not_before, not_after, max_years) from the ``age`` section."""
+    where = f"{source} age"
+    check_keys(age, {"patterns", "not_before", "not_after", "max_years"}, where, required=("patterns",))
+    patterns, ids = [], set()
+    for i, p in enumerate(age["patterns"] or []):
+        pid = p.get("id") if isinstance(p, dict) else None
+        pwhere = f"{where} pattern {pid or i}"
+        check_keys(p, {"id", "regex", "unit"}, pwhere, required=("id", "regex", "unit"))
+        if pid in ids:
+            raise DataFileError(f"{pwhere}: duplicate pattern id")
+        ids.add(pid)
+        check_enum(p["unit"], tuple(_AGE_UNITS), pwhere, "unit")
+        try:
+            rx = NoteRegex(p["regex"], re.I)
+        except re.error as exc:
+            raise DataFileError(f"{pwhere}: bad regular expression ({exc})") from None
+        if not any(name.startswith("value") for name in rx.groupindex):
+            raise DataFileError(f"{pwhere}: needs a (?P<value>...) group")
+        patterns.append((pid, rx, _AGE_UNITS[p["unit"]]))
+    try:
+        not_before = re.compile(age.get("not_before") or r"(?!x)x", re.I)
+        not_after = re.compile(age.get("not_after") or r"(?!x)x", re.I)
+    except re.error as exc:
+        raise DataFileError(f"{where}: bad regular expression ({exc})") from None
+    max_years = age.get("max_years", 120)
+    if not isinstance(max_years, (int, float)) or max_years <= 0:
+        raise DataFileError(f"{where}: max_years must be a positive number")
+    return tuple(patterns), not_before, not_after, float(max_years)
 
 
 @lru_cache(maxsize=4)
