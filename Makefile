@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test bench train notebooks clean
+.PHONY: help install demo test bench errors train notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test: $(STAMP) ## install, then run the whole test suite
 
 bench: $(STAMP) ## throughput and memory: extraction (10k notes) and the full audit (200k rows, 1 and 2 workers)
 	$(BIN)/python scripts/bench.py --extract-notes 10000 --audit-rows 200000
+
+errors: $(STAMP) ## error analysis: disagreements on dev, samples and real_dev, grouped by concept and kind (out/errors.md)
+	$(BIN)/python scripts/error_analysis.py
 
 train: $(STAMP) ## refit models/mismatch.joblib on the samples and the shared dev set (fixed seed)
 	$(BIN)/spine-audit train data/samples/referrals_samples.jsonl ../shared/data/dev/referrals_dev.jsonl --out models/mismatch.joblib --force

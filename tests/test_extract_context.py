@@ -72,6 +72,19 @@ DURATIONS = [
     ("Neck pain since last year.", None),
     ("72 y/o with back pain.", None),
     ("Denosumab q4wk, back pain x 2 wks.", 2.0),
+    # ranges take the midpoint; an age is not a duration; an onset "ago"
+    # counts when no symptom duration is stated (issue 10)
+    ("Back pain x 2-3 weeks.", 2.5),
+    ("Low back pain for six to eight months.", 30.45),
+    ("A 57-year-old man with back pain.", None),
+    ("Born at 3 days of age ... back pain.", None),
+    ("The pain began 2 years ago after moving furniture.", 104.0),
+    ("It happened 4 days ago, when he felt a pop in his back.", 0.57),
+    ("Surgery 10 years ago. Back pain.", None),
+    ("He quit smoking 20 years ago.", None),
+    ("Pain worsened about a month ago.", None),
+    ("Hydrocodone every 4 to 6 hours as needed for pain.", None),
+    ("Injections for approximately one month.", None),
 ]
 
 

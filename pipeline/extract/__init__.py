@@ -31,7 +31,10 @@ def build_nlp(assertion_path=None, extra_negations=None):
     from .tokenizer import customise_tokenizer
     from ..vocab import CONCEPTS, REGIONS
 
+    from .normalise import install_norms, load_norms
+
     nlp = customise_tokenizer(spacy.blank("en"))
+    install_norms(nlp, load_norms())
     nlp.add_pipe("spine_sentences")
     nlp.add_pipe("spine_concepts")
     terms = load_assertion_terms(assertion_path)

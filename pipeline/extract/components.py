@@ -19,12 +19,15 @@ Pipeline (``build_nlp``)::
   symptomatic regions into ``doc._.spine``.
 """
 
+import re
+
 import numpy
-from spacy.attrs import ORTH, SENT_START, SPACY
+from spacy.attrs import NORM, ORTH, SENT_START, SPACY
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
+from ..errors import DataFileError
 from ..orders import parse_order
 from ..vocab import CONCEPTS, STATUSES, order_regions
 from .lexicon import load_assertion_terms, load_concepts, load_context
@@ -206,6 +209,22 @@ def _order_header(doc):
     return first.start_char, first.end_char
 
 
+def _normalise_pattern(tokens, norm):
+    """Words given for NORM in a token pattern, read through the normal-form
+    table, so a pattern may say "legs" or "physio" and still match."""
+    out = []
+    for tok in tokens:
+        tok = dict(tok)
+        value = tok.get("NORM")
+        if norm is not None and isinstance(value, str):
+            tok["NORM"] = norm(value)
+        elif norm is not None and isinstance(value, dict):
+            tok["NORM"] = {k: ([norm(str(v)) for v in vals] if k in ("IN", "NOT_IN") else vals)
+                           for k, vals in value.items()}
+        out.append(tok)
+    return out
+
+
 def sent_starts(doc):
     """Sentence start token indices (from spine_sentences, else from the doc)."""
     starts = doc._.spine_sent_starts
@@ -218,11 +237,24 @@ class SpineConcepts:
     def __init__(self, nlp, lexicon, context):
         self.lexicon = lexicon
         self.context = context
-        self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        # on NORM: normal forms from data/normalise.yaml ("haemodialysis" is "hemodialysis")
+        self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         self.regex_patterns = [p for p in lexicon.patterns if p.regex is not None]
         for p in lexicon.patterns:
             if p.phrases:
                 self.phrase_matcher.add(p.id, list(nlp.tokenizer.pipe(p.phrases)))
+        # compositional findings: spaCy token patterns, on NORM like the phrases
+        self.token_matcher = Matcher(nlp.vocab, validate=True)
+        norm = nlp.vocab.lex_attr_getters.get(NORM)
+        for p in lexicon.patterns:
+            if p.tokens:
+                try:
+                    self.token_matcher.add(p.id, [_normalise_pattern(t, norm) for t in p.tokens],
+                                           greedy="LONGEST")
+                except (ValueError, KeyError) as exc:
+                    raise DataFileError(f"concepts.yaml pattern {p.id}: invalid token pattern "
+                                        f"({str(exc).splitlines()[0][:200]})") from None
+        self.has_token_patterns = len(self.token_matcher) > 0
         self.vocab = nlp.vocab
         self.masking = lexicon.masks_regions
         # every literal prefilter, tested once per note
@@ -237,6 +269,11 @@ class SpineConcepts:
             pat = self.lexicon.by_id[strings[match_id]]
             for concept in pat.concepts:
                 mentions.append((start, end, concept, pat))
+        if self.has_token_patterns:
+            for match_id, start, end in self.token_matcher(doc):
+                pat = self.lexicon.by_id[strings[match_id]]
+                for concept in pat.concepts:
+                    mentions.append((start, end, concept, pat))
         lower = text.lower()
         absent = frozenset(t for t in self.triggers if t not in lower)
         for pat in self.regex_patterns:
@@ -384,20 +421,64 @@ class SpineAssertion:
         ctx = self.context
         text = doc_text(doc)
         header = doc._.spine_order_header
+        onset = None
         for m in ctx.duration_re.finditer(text, text.lower()):
             if header is not None and header[0] <= m.start() < header[1]:
                 continue
-            if ctx.not_before.search(text[max(0, m.start() - 30):m.start()]):
+            if ctx.not_before.search(text[max(0, m.start() - 40):m.start()]):
                 continue
-            if ctx.not_after.search(text[m.end():m.end() + 40]):
+            after = text[m.end():m.end() + 40]
+            if ctx.not_after.search(after):
+                # "pain began 2 years ago": the onset dates the problem, but a
+                # stated symptom duration elsewhere in the note wins over it
+                if onset is None and self._onset_ago(text, m.start(), m.end(), after):
+                    onset = m
                 continue
-            num = m.group("num")
-            value = float(num) if num is not None else ctx.numbers.get(m.group("word").lower())
+            value = self._duration_value(m)
             if value is None:
                 continue
-            weeks = value * ctx.unit_weeks[m.group("unit").lower()]
-            return round(weeks, 2)
+            return self._weeks(m, value)
+        if onset is not None:
+            value = self._duration_value(onset)
+            if value is not None:
+                return self._weeks(onset, value)
         return None
+
+    def _weeks(self, m, value):
+        return round(value * self.context.unit_weeks[m.group("unit").lower()], 2)
+
+    _AGO = re.compile(r"^\s*ago\b", re.I)
+    _CLAUSE_END = re.compile(r"[.;!?\n]")
+
+    def _onset_ago(self, text, start, end, after):
+        """"N days ago" that dates the onset of the problem (context.yaml)."""
+        ctx = self.context
+        if ctx.ago_onset is None or not self._AGO.match(after):
+            return False
+        before = text[max(0, start - 80):start]
+        cut = [k.end() for k in self._CLAUSE_END.finditer(before)]
+        clause = before[cut[-1]:] if cut else before
+        tail = after[self._AGO.match(after).end():]
+        tail = self._CLAUSE_END.split(tail, 1)[0]
+        if ctx.ago_not_onset.search(clause) or ctx.ago_not_onset.search(tail):
+            return False
+        return bool(ctx.ago_onset.search(clause) or re.match(r"^\s*,?\s*when\b", tail) and ctx.ago_onset.search(tail))
+
+    def _duration_value(self, m):
+        """The number of a duration match; the midpoint of a range ("2-3 weeks")."""
+        ctx = self.context
+        values = []
+        for g in ("num", "num2"):
+            if m.group(g) is not None:
+                values.append(float(m.group(g)))
+        for g in ("word", "word2"):
+            if m.group(g) is not None:
+                values.append(ctx.numbers.get(m.group(g).lower()))
+        if not values or any(v is None for v in values):
+            return None
+        if len(values) == 2 and values[1] < values[0]:
+            return None  # "5-2" is not a range
+        return sum(values) / len(values)
 
     def age_years(self, doc, section_ranges=()):
         """The patient's stated age in whole years, or None (RULES.md section 1).

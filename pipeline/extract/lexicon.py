@@ -94,6 +94,7 @@ class Pattern:
     regex: object = None            # compiled pattern or None
     value_test: object = None       # (op, threshold) or None
     triggers: tuple = ()            # literal prefilter for regex patterns
+    tokens: tuple = ()              # spaCy Matcher token patterns (lists of dicts), lists expanded
 
     @property
     def concepts(self):
@@ -124,8 +125,9 @@ class ConceptLexicon:
 
     @classmethod
     def from_dict(cls, data, source="concepts.yaml"):
-        check_keys(data, {"version", "concepts"}, source, required=("concepts",))
+        check_keys(data, {"version", "lists", "concepts"}, source, required=("concepts",))
         concepts = data["concepts"] or {}
+        word_lists = _word_lists(data.get("lists") or {}, source)
         patterns, by_id, no_negex, masks = [], {}, set(), set()
         for cid, spec in concepts.items():
             check_enum(cid, CONCEPTS, f"{source} concepts", "concept")
@@ -138,13 +140,13 @@ class ConceptLexicon:
             for i, p in enumerate(spec["patterns"] or []):
                 pid = p.get("id") if isinstance(p, dict) else None
                 pwhere = f"{source} pattern {pid or f'{cid}[{i}]'}"
-                check_keys(p, {"id", "phrases", "regex", "case", "value", "status", "also", "overrides",
+                check_keys(p, {"id", "phrases", "regex", "tokens", "case", "value", "status", "also", "overrides",
                                "triggers"},
                            pwhere, required=("id",))
                 if pid in by_id:
                     raise DataFileError(f"{pwhere}: duplicate pattern id")
-                if ("phrases" in p) == ("regex" in p):
-                    raise DataFileError(f"{pwhere}: give exactly one of 'phrases' or 'regex'")
+                if sum(k in p for k in ("phrases", "regex", "tokens")) != 1:
+                    raise DataFileError(f"{pwhere}: give exactly one of 'phrases', 'regex' or 'tokens'")
                 for other in list(p.get("also") or []) + list(p.get("overrides") or []):
                     check_enum(other, CONCEPTS, pwhere, "concept")
                 if p.get("status") is not None:
@@ -169,11 +171,71 @@ class ConceptLexicon:
                 if any(t != t.lower() or not t for t in triggers):
                     raise DataFileError(f"{pwhere}: triggers must be non-empty lower-case strings")
                 phrases = tuple(str(x) for x in (p.get("phrases") or ()))
+                tokens = _token_patterns(p["tokens"], word_lists, pwhere) if "tokens" in p else ()
                 pat = Pattern(pid, cid, tuple(p.get("also") or ()), tuple(p.get("overrides") or ()),
-                              p.get("status"), phrases, regex, value_test, triggers)
+                              p.get("status"), phrases, regex, value_test, triggers, tokens)
                 patterns.append(pat)
                 by_id[pid] = pat
         return cls(tuple(patterns), by_id, frozenset(no_negex), frozenset(masks))
+
+
+def _word_lists(lists, source):
+    """Named word lists for token patterns; an item "$NAME" includes another list."""
+    if not isinstance(lists, dict):
+        raise DataFileError(f"{source} lists: expected a mapping of NAME to a list of words")
+    out = {}
+
+    def expand(name, stack=()):
+        if name in out:
+            return out[name]
+        if name not in lists:
+            raise DataFileError(f"{source} lists: unknown list ${name}")
+        if name in stack:
+            raise DataFileError(f"{source} lists: ${name} includes itself")
+        words = []
+        for w in lists[name] or ():
+            w = str(w)
+            words.extend(expand(w[1:], stack + (name,)) if w.startswith("$") else [w])
+        out[name] = tuple(dict.fromkeys(words))
+        return out[name]
+
+    for name in lists:
+        expand(str(name))
+    return out
+
+
+def _token_patterns(raw, word_lists, where):
+    """Token patterns with "$NAME" list references expanded.
+
+    ``tokens`` holds one pattern (a list of token dicts) or several (a list
+    of such lists). A value "$NAME" anywhere in a token dict (usually under
+    ``IN``) is replaced by the named word list.
+    """
+    if not isinstance(raw, list) or not raw:
+        raise DataFileError(f"{where}: 'tokens' must be a non-empty list")
+    alternatives = raw if isinstance(raw[0], list) else [raw]
+
+    def sub(value):
+        if isinstance(value, str) and value.startswith("$"):
+            if value[1:] not in word_lists:
+                raise DataFileError(f"{where}: unknown word list {value}")
+            return list(word_lists[value[1:]])
+        if isinstance(value, list):
+            out = []
+            for v in value:
+                v2 = sub(v)
+                out.extend(v2 if isinstance(v, str) and v.startswith("$") else [v2])
+            return out
+        if isinstance(value, dict):
+            return {k: sub(v) for k, v in value.items()}
+        return value
+
+    out = []
+    for alt in alternatives:
+        if not isinstance(alt, list) or not alt or not all(isinstance(t, dict) for t in alt):
+            raise DataFileError(f"{where}: a token pattern is a non-empty list of token mappings")
+        out.append(tuple(sub(t) for t in alt))
+    return tuple(out)
 
 
 _TERMSET_KEYS = ("pseudo", "preceding", "following", "termination")
@@ -223,6 +285,8 @@ class ContextLexicon:
     age_not_before: object = None
     age_not_after: object = None
     age_max: float = 120.0
+    ago_onset: object = None
+    ago_not_onset: object = None
 
     @classmethod
     def from_dict(cls, data, source="context.yaml"):
@@ -237,7 +301,8 @@ class ContextLexicon:
             for h in sec["headers"]:
                 headers[str(h).lower()] = (sec["name"], sec.get("assertion"))
         dur = data["duration"]
-        check_keys(dur, {"numbers", "units", "unit_words", "not_symptom_before", "not_symptom_after"},
+        check_keys(dur, {"numbers", "units", "unit_words", "not_symptom_before", "not_symptom_after",
+                         "ago_onset", "ago_not_onset"},
                    f"{source} duration", required=("units", "unit_words"))
         unit_weeks = {}
         for unit, words in dur["unit_words"].items():
@@ -249,11 +314,14 @@ class ContextLexicon:
         num_alt = "|".join(sorted((re.escape(n) for n in numbers), key=len, reverse=True))
         unit_alt = "|".join(sorted((re.escape(u) for u in unit_weeks), key=len, reverse=True))
         duration_re = NoteRegex(
-            rf"(?:(?<=x)|(?<![\w./]))(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>{num_alt})(?:\s+|-))"
+            rf"(?:(?<=x)|(?<![\w./]))(?:(?P<num>\d+(?:\.\d+)?)(?:\s*(?:-|to)\s*(?P<num2>\d+(?:\.\d+)?))?\s*-?\s*"
+            rf"|(?P<word>{num_alt})(?:\s*(?:-|to)\s*(?P<word2>{num_alt}))?(?:\s+|-))"
             rf"(?P<unit>{unit_alt})\.?(?![\w/])", re.I)
         try:
             not_before = re.compile(dur.get("not_symptom_before") or r"(?!x)x", re.I)
             not_after = re.compile(dur.get("not_symptom_after") or r"(?!x)x", re.I)
+            ago_onset = re.compile(dur["ago_onset"], re.I) if dur.get("ago_onset") else None
+            ago_not_onset = re.compile(dur.get("ago_not_onset") or r"(?!x)x", re.I)
             regions = []
             for region, entries in data["regions"].items():
                 check_enum(region, REGIONS, f"{source} regions", "region")
@@ -268,7 +336,8 @@ class ContextLexicon:
             raise DataFileError(f"{source}: bad regular expression ({exc})") from None
         age = _age_config(data.get("age") or {"patterns": []}, source)
         return cls(headers, frozenset(str(x).lower() for x in data.get("no_split_after") or ()),
-                   numbers, unit_weeks, duration_re, not_before, not_after, tuple(regions), *age)
+                   numbers, unit_weeks, duration_re, not_before, not_after, tuple(regions), *age,
+                   ago_onset, ago_not_onset)
 
 
 _AGE_UNITS = {"years": 1.0, "months": 1 / 12}
