@@ -46,6 +46,9 @@ if not Doc.has_extension("spine"):
     Doc.set_extension("spine", default=None)
 
 _SENT_END = {".", "!", "?", ";"}
+# Pattern statuses that fix the assertion and silence mentions of the same
+# concept inside them; "if_negated" wordings count only when denied.
+_FIXED_STATUS = ("negated", "excluded")
 _TEXT_KEY = "spine_text"
 _BULLETS = {"-", "*", "•", "·", "–", "—", "+"}
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
@@ -294,10 +297,11 @@ class SpineConcepts:
         if header is not None:
             mentions = [m for m in mentions if not doc[m[0]].idx >= header[0] or doc[m[0]].idx >= header[1]]
 
-        overriding = [m for m in mentions if m[3].overrides or m[3].status]
+        overriding = [m for m in mentions if m[3].overrides or m[3].status in _FIXED_STATUS]
         if overriding:
             def overrides(o, m):
-                return m[2] in o[3].overrides or (o[3].status and m[2] == o[2] and not m[3].status)
+                return m[2] in o[3].overrides or (o[3].status in _FIXED_STATUS and m[2] in o[3].concepts
+                                                  and m[3].status not in _FIXED_STATUS)
 
             def overridden(m):
                 return any(o[3] is not m[3] and o[0] <= m[0] and m[1] <= o[1] and overrides(o, m)
@@ -400,7 +404,7 @@ class SpineAssertion:
 
     def _status(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues):
         pat = self.lexicon.by_id.get(pattern_id)
-        if pat is not None and pat.status:
+        if pat is not None and pat.status in _FIXED_STATUS:
             return pat.status
         for a, b, assertion in section_ranges:
             if a <= start_char < b:
@@ -520,9 +524,13 @@ class SpineAssertion:
         cues = self._following_cues(doc)
         text = doc_text(doc)
         concepts, evidence = {}, []
+        by_id = self.lexicon.by_id
         for span in doc.spans[CONCEPT_KEY]:
             label, pattern_id, start_char, end_char = span.label_, span.id_, span.start_char, span.end_char
             status = self._status(doc, span.end, start_char, end_char, label, pattern_id, section_ranges, cues)
+            pat = by_id.get(pattern_id)
+            if status != "negated" and pat is not None and pat.status == "if_negated":
+                continue  # a general wording ("drug use", "surgeries") counts only when denied
             evidence.append({
                 "concept": label,
                 "text": text[start_char:end_char],

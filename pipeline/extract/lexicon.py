@@ -150,7 +150,7 @@ class ConceptLexicon:
                 for other in list(p.get("also") or []) + list(p.get("overrides") or []):
                     check_enum(other, CONCEPTS, pwhere, "concept")
                 if p.get("status") is not None:
-                    check_enum(p["status"], ("negated", "excluded"), pwhere, "status")
+                    check_enum(p["status"], ("negated", "excluded", "if_negated"), pwhere, "status")
                 regex = value_test = None
                 if "regex" in p:
                     case = p.get("case", "insensitive")
