@@ -1,4 +1,4 @@
-"""Command line: ``spine-audit extract | audit | evaluate | benchmark | train``.
+"""Command line: ``spine-audit extract | explain | audit | evaluate | benchmark | train``.
 
 Thin wrappers in the style of spaCy's ``*_cli`` functions: parse arguments,
 call a pure function, print. User errors end in one line on stderr and a
@@ -28,6 +28,12 @@ def _cmd_extract(args):
     rec = analyze(args.text, ordered=args.ordered, id=args.id)
     json.dump(rec, sys.stdout, indent=2 if args.pretty else None)
     sys.stdout.write("\n")
+    return 0
+
+
+def _cmd_explain(args):
+    from .explain import explain, format_explanation
+    _emit(explain(args.text), args.json, format_explanation)
     return 0
 
 
@@ -94,6 +100,12 @@ def build_parser():
     p.add_argument("--id", default=None, help="an id to put in the record")
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
     p.set_defaults(func=_cmd_extract)
+
+    p = sub.add_parser("explain", help="show why one referral was read as it was: matches, patterns, cues, "
+                                       "scopes and statuses (for lexicon editing)")
+    p.add_argument("text", help="the referral text")
+    p.add_argument("--json", action="store_true", help="print the explanation as JSON (for tools)")
+    p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("audit", help="analyse a batch (CSV, Parquet, JSONL) into CSV, Parquet, JSONL or HTML")
     p.add_argument("input", help="input file: .csv, .parquet or .jsonl")

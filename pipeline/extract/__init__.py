@@ -16,8 +16,11 @@ HYPOTHETICAL_EXT = "spine_hypothetical"
 BENCH_LABEL = "TARGET"
 
 
-def build_nlp(assertion_path=None, extra_negations=None):
+def build_nlp(assertion_path=None, extra_negations=None, normalise_path=None):
     """Build the extractor pipeline (a fresh ``Language`` object).
+
+    ``normalise_path`` reads the normal forms from another copy of
+    ``normalise.yaml`` (to try a change before it goes into the package).
 
     ``extra_negations`` adds preceding negation cues (used only by the public
     corpus benchmark to show the corpora's conventions beside ours).
@@ -34,7 +37,7 @@ def build_nlp(assertion_path=None, extra_negations=None):
     from .normalise import install_norms, load_norms
 
     nlp = customise_tokenizer(spacy.blank("en"))
-    install_norms(nlp, load_norms())
+    install_norms(nlp, load_norms(str(normalise_path) if normalise_path else None))
     nlp.add_pipe("spine_sentences")
     nlp.add_pipe("spine_concepts")
     terms = load_assertion_terms(assertion_path)

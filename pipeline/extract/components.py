@@ -264,9 +264,9 @@ class SpineConcepts:
         self.triggers = tuple(sorted({t for p in self.regex_patterns for t in p.triggers}
                                      | {t for _r, _rx, ts in context.regions for t in ts}))
 
-    def __call__(self, doc):
-        text = doc_text(doc)
-        mentions = []  # (start_tok, end_tok, concept, pattern)
+    def find_mentions(self, doc, text, lower, absent):
+        """Every raw match: (start_tok, end_tok, concept, pattern)."""
+        mentions = []
         strings = self.vocab.strings
         for match_id, start, end in self.phrase_matcher(doc):
             pat = self.lexicon.by_id[strings[match_id]]
@@ -277,8 +277,6 @@ class SpineConcepts:
                 pat = self.lexicon.by_id[strings[match_id]]
                 for concept in pat.concepts:
                     mentions.append((start, end, concept, pat))
-        lower = text.lower()
-        absent = frozenset(t for t in self.triggers if t not in lower)
         for pat in self.regex_patterns:
             if pat.triggers and absent.issuperset(pat.triggers):
                 continue
@@ -291,25 +289,55 @@ class SpineConcepts:
                     continue
                 for concept in pat.concepts:
                     mentions.append((span.start, span.end, concept, pat))
+        return mentions
 
-        header = _order_header(doc)
-        doc._.spine_order_header = header
+    @staticmethod
+    def resolve(doc, mentions, header, dropped=None):
+        """The mentions that count: not in an order header, not inside an
+        overriding or "does not count" wording. ``dropped``, when a list, gets
+        ``(mention, reason, by_pattern)`` for each one removed (``explain``)."""
         if header is not None:
-            mentions = [m for m in mentions if not doc[m[0]].idx >= header[0] or doc[m[0]].idx >= header[1]]
-
+            keep = []
+            for m in mentions:
+                if header[0] <= doc[m[0]].idx < header[1]:
+                    if dropped is not None:
+                        dropped.append((m, "inside the order line at the top of the note", None))
+                else:
+                    keep.append(m)
+            mentions = keep
         overriding = [m for m in mentions if m[3].overrides or m[3].status in _FIXED_STATUS]
         if overriding:
             def overrides(o, m):
                 return m[2] in o[3].overrides or (o[3].status in _FIXED_STATUS and m[2] in o[3].concepts
                                                   and m[3].status not in _FIXED_STATUS)
 
-            def overridden(m):
-                return any(o[3] is not m[3] and o[0] <= m[0] and m[1] <= o[1] and overrides(o, m)
-                           for o in overriding)
-            mentions = [m for m in mentions if not overridden(m)]
+            def overrider(m):
+                return next((o for o in overriding if o[3] is not m[3] and o[0] <= m[0] and m[1] <= o[1]
+                             and overrides(o, m)), None)
+            keep = []
+            for m in mentions:
+                o = overrider(m)
+                if o is None:
+                    keep.append(m)
+                elif dropped is not None:
+                    dropped.append((m, "inside a wording that overrides it", o[3]))
             # "what does not count" wordings (RULES.md section 1) only remove
             # the mentions they contain; they are not reported themselves
-            mentions = [m for m in mentions if m[3].status != "excluded"]
+            mentions = []
+            for m in keep:
+                if m[3].status != "excluded":
+                    mentions.append(m)
+                elif dropped is not None:
+                    dropped.append((m, "a wording that does not count (status: excluded)", m[3]))
+        return mentions
+
+    def __call__(self, doc):
+        text = doc_text(doc)
+        lower = text.lower()
+        absent = frozenset(t for t in self.triggers if t not in lower)
+        header = _order_header(doc)
+        doc._.spine_order_header = header
+        mentions = self.resolve(doc, self.find_mentions(doc, text, lower, absent), header)
 
         seen, spans = set(), []
         for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
@@ -374,12 +402,13 @@ class SpineAssertion:
         return cues
 
     def _followed_by(self, end, cue_starts, sent_start_set):
-        """A following cue within the window after token ``end``, in the same sentence."""
+        """The first following cue (token index) within the window after token
+        ``end``, in the same sentence; None when there is none."""
         for c in cue_starts:
             if end <= c <= end + self.window:
                 if not any(k in sent_start_set for k in range(end, c + 1)):
-                    return True
-        return False
+                    return c
+        return None
 
     def _section_assertion(self, doc):
         """Char ranges where a section header fixes the assertion (family history)."""
@@ -403,25 +432,39 @@ class SpineAssertion:
                             section_ranges, cues)
 
     def _status(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues):
+        return self.status_and_reason(doc, end, start_char, end_char, label, pattern_id, section_ranges, cues)[0]
+
+    def status_and_reason(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues):
+        """(status, reason): the reason says which rule decided (RULES.md 1, 5):
+        ``("pattern", status)``, ``("section", start_char)``, ``("negex", kind)``
+        for a preceding cue found by negspacy, ``("following", kind, token)``
+        for a following cue, or ``("none",)``."""
         pat = self.lexicon.by_id.get(pattern_id)
         if pat is not None and pat.status in _FIXED_STATUS:
-            return pat.status
+            return pat.status, ("pattern", pat.status)
         for a, b, assertion in section_ranges:
             if a <= start_char < b:
-                return assertion
+                return assertion, ("section", a)
         ss = cues["sent_starts"]
-        if self._ext(doc, self.family_attr, start_char, end_char) or self._followed_by(end, cues["family"], ss):
-            return "family"
-        if self._ext(doc, self.hypothetical_attr, start_char, end_char) \
-                or self._followed_by(end, cues["hypothetical"], ss):
-            return "hypothetical"
-        if label not in self.lexicon.no_negex and (
-                self._ext(doc, self.negation_attr, start_char, end_char)
-                or self._followed_by(end, cues["negation"], ss)):
-            return "negated"
-        return "present"
+        for status, attr, kind in (("family", self.family_attr, "family"),
+                                   ("hypothetical", self.hypothetical_attr, "hypothetical"),
+                                   ("negated", self.negation_attr, "negation")):
+            if status == "negated" and label in self.lexicon.no_negex:
+                break
+            if self._ext(doc, attr, start_char, end_char):
+                return status, ("negex", kind)
+            c = self._followed_by(end, cues[kind], ss)
+            if c is not None:
+                return status, ("following", kind, c)
+        return "present", ("none",)
 
     def duration_weeks(self, doc):
+        found = self.duration_match(doc)
+        return None if found is None else found[0]
+
+    def duration_match(self, doc):
+        """(weeks, start_char, end_char, kind) of the symptom duration, kind
+        "stated" or "onset" ("began 2 years ago"); None when none is found."""
         ctx = self.context
         text = doc_text(doc)
         header = doc._.spine_order_header
@@ -441,11 +484,11 @@ class SpineAssertion:
             value = self._duration_value(m)
             if value is None:
                 continue
-            return self._weeks(m, value)
+            return self._weeks(m, value), m.start(), m.end(), "stated"
         if onset is not None:
             value = self._duration_value(onset)
             if value is not None:
-                return self._weeks(onset, value)
+                return self._weeks(onset, value), onset.start(), onset.end(), "onset"
         return None
 
     def _weeks(self, m, value):
@@ -491,6 +534,11 @@ class SpineAssertion:
         context (a relative's age, an age at diagnosis, a family history
         section) wins.
         """
+        found = self.age_match(doc, section_ranges)
+        return None if found is None else found[0]
+
+    def age_match(self, doc, section_ranges=()):
+        """(years, pattern id, start_char, end_char) of the patient's age, or None."""
         ctx = self.context
         if not ctx.age_patterns:
             return None
@@ -499,7 +547,7 @@ class SpineAssertion:
         if not any(ch.isdigit() for ch in text):
             return None
         best = None
-        for _pid, rx, per_unit in ctx.age_patterns:
+        for pid, rx, per_unit in ctx.age_patterns:
             for m in rx.finditer(text, lower):
                 if best is not None and m.start() >= best[0]:
                     break
@@ -515,9 +563,9 @@ class SpineAssertion:
                     continue
                 if any(a <= m.start() < b for a, b, assertion in section_ranges if assertion == "family"):
                     continue
-                best = (m.start(), years)
+                best = (m.start(), years, pid, m.end())
                 break
-        return None if best is None else best[1]
+        return None if best is None else (best[1], best[2], best[0], best[3])
 
     def __call__(self, doc):
         section_ranges = self._section_assertion(doc)
