@@ -16,10 +16,10 @@ from .extract.components import CONCEPT_KEY, REGION_KEY, REGION_LABEL_PREFIX, do
 
 
 def _kind(pat):
-    if pat.regex is not None:
-        return "regex"
     if pat.tokens:
         return "tokens"
+    if pat.regex is not None:
+        return "regex"
     return "phrase"
 
 
@@ -90,8 +90,7 @@ def explain(text, nlp=None):
         doc = proc(doc)
     text = doc_text(doc)
     lower = text.lower()
-    absent = frozenset(t for t in concepts_pipe.triggers if t not in lower)
-    raw = concepts_pipe.find_mentions(doc, text, lower, absent)
+    raw = concepts_pipe.find_mentions(doc, text, lower, concepts_pipe.present_triggers(lower))
     dropped = []
     concepts_pipe.resolve(doc, raw, doc._.spine_order_header, dropped)
 

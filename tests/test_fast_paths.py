@@ -143,3 +143,58 @@ def test_cached_order_parse_is_a_fresh_copy():
     assert again == {"raw": "MRI L-spine w/o contrast", "parsed": True, "modality": "MRI",
                      "contrast": "WITHOUT", "regions": ["LUMBAR"]}
 
+
+
+def test_token_offsets_expand_equals_char_span_expand(nlp, dev_rows, sample_rows):
+    """TokenOffsets.expand (used instead of building Spans) covers exactly the
+    tokens Doc.char_span(alignment_mode="expand") covers, for any non-empty range."""
+    import random
+    from pipeline.extract.components import TokenOffsets
+    rng = random.Random(3)
+    texts = [r["text"] for r in dev_rows + sample_rows]
+    checked = 0
+    for text in texts:
+        doc = nlp.make_doc(text)
+        offsets = TokenOffsets(doc)
+        for _ in range(40):
+            a = rng.randrange(0, len(text))
+            b = rng.randrange(a + 1, len(text) + 1)
+            span = doc.char_span(a, b, alignment_mode="expand")
+            expected = None if span is None or len(span) == 0 else (span.start, span.end)
+            assert offsets.expand(a, b) == expected, (a, b)
+            checked += 1
+    assert checked > 3000
+
+
+def test_trigger_automaton_finds_exactly_the_substrings(nlp, dev_rows, sample_rows):
+    """The Aho-Corasick prefilter reports the same triggers as a substring test."""
+    concepts = nlp.get_pipe("spine_concepts")
+    for row in dev_rows + sample_rows:
+        lower = row["text"].lower()
+        assert concepts.present_triggers(lower) == {t for t in concepts.triggers if t in lower}
+
+
+def test_anchored_token_patterns_find_what_the_full_expression_finds(nlp, dev_rows, sample_rows):
+    """Trying a token pattern only where its first word stands finds the same
+    matches as scanning the note with the whole expression."""
+    from pipeline.extract.components import TokenOffsets
+    concepts = nlp.get_pipe("spine_concepts")
+    lexicon = concepts.lexicon
+    token_ids = {p.id for p in lexicon.patterns if p.tokens}
+    extra = ["Took ibuprofen and used heat, which did not help.", "Numbness in both feet and pain down the left leg.",
+             "Weakness in his legs. Loss of bladder or bowel control denied."]
+    for text in [r["text"] for r in dev_rows + sample_rows] + extra:
+        doc = nlp.make_doc(text)
+        lower = text.lower()
+        offsets = TokenOffsets(doc)
+        found = {(s, e, p.id) for s, e, _c, p in concepts.find_mentions(doc, text, lower,
+                                                                       concepts.present_triggers(lower), offsets)
+                 if p.id in token_ids}
+        full = set()
+        for pid in token_ids:
+            for m in lexicon.by_id[pid].regex.finditer(text, lower):
+                tokens = offsets.expand(m.start(), m.end())
+                if tokens:
+                    full.add((tokens[0], tokens[1], pid))
+        # finditer reports non-overlapping matches only, so it may find fewer
+        assert {(s, pid) for s, _e, pid in full} <= {(s, pid) for s, _e, pid in found}, text

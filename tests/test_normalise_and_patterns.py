@@ -89,13 +89,15 @@ def test_token_pattern_lists_are_expanded():
     assert "leg" in first and "arm" in first and "limb" in first   # $LIMB includes $LOWER_LIMB and $UPPER_LIMB
 
 
-def test_invalid_token_pattern_is_refused_when_the_pipeline_is_built(monkeypatch):
-    from pipeline.extract import lexicon as lexicon_module
-    data = copy.deepcopy(load_yaml("concepts.yaml"))
-    data["concepts"]["RADICULOPATHY"]["patterns"].append({"id": "RAD-BAD", "tokens": [{"NOT_AN_ATTR": "x"}]})
-    bad = ConceptLexicon.from_dict(data)
-    monkeypatch.setattr(lexicon_module, "load_concepts", lambda path=None: bad)
-    from pipeline.extract import components
-    monkeypatch.setattr(components, "load_concepts", lambda path=None: bad)
-    with pytest.raises(DataFileError, match="RAD-BAD"):
-        build_nlp()
+@pytest.mark.parametrize("token,message", [
+    ({"TEXT": "leg"}, "NORM or LOWER"),
+    ({"NORM": "leg", "OP": "several"}, "OP must be"),
+    ({"NORM": {"REGEX": "(unclosed"}}, "bad REGEX"),
+    ({"NORM": {"IN": ["two words"]}}, "not one word"),
+    ({"IS_SENT_START": True}, "IS_SENT_START may only be false"),
+])
+def test_unsupported_token_pattern_is_refused_naming_it(token, message):
+    def mutate(d):
+        d["concepts"]["RADICULOPATHY"]["patterns"].append({"id": "RAD-BAD", "tokens": [token, {"NORM": "pain"}]})
+    with pytest.raises(DataFileError, match=rf"RAD-BAD.*{message}"):
+        _lexicon_with(mutate)

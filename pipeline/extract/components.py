@@ -21,13 +21,15 @@ Pipeline (``build_nlp``)::
 
 import re
 
+from bisect import bisect_left, bisect_right
+
+import ahocorasick
 import numpy
-from spacy.attrs import NORM, ORTH, SENT_START, SPACY
+from spacy.attrs import IDX, LENGTH, ORTH, SENT_START, SPACY
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from ..errors import DataFileError
 from ..orders import parse_order
 from ..vocab import CONCEPTS, STATUSES, order_regions
 from .lexicon import load_assertion_terms, load_concepts, load_context
@@ -212,20 +214,33 @@ def _order_header(doc):
     return first.start_char, first.end_char
 
 
-def _normalise_pattern(tokens, norm):
-    """Words given for NORM in a token pattern, read through the normal-form
-    table, so a pattern may say "legs" or "physio" and still match."""
-    out = []
-    for tok in tokens:
-        tok = dict(tok)
-        value = tok.get("NORM")
-        if norm is not None and isinstance(value, str):
-            tok["NORM"] = norm(value)
-        elif norm is not None and isinstance(value, dict):
-            tok["NORM"] = {k: ([norm(str(v)) for v in vals] if k in ("IN", "NOT_IN") else vals)
-                           for k, vals in value.items()}
-        out.append(tok)
-    return out
+class TokenOffsets:
+    """Token character offsets of a doc, read once, and the token range that
+    covers a character range (``Doc.char_span(..., alignment_mode="expand")``
+    without building a Span; tests/test_fast_paths.py checks they agree)."""
+
+    __slots__ = ("starts", "ends", "n")
+
+    def __init__(self, doc):
+        arr = doc.to_array([IDX, LENGTH])
+        self.starts = arr[:, 0].tolist()
+        self.n = len(self.starts)
+        self.ends = (arr[:, 0] + arr[:, 1]).tolist()
+
+    def expand(self, start_char, end_char):
+        """(start_tok, end_tok) of the tokens overlapping [start_char,
+        end_char), or None when no token does."""
+        if end_char <= start_char or not self.n:
+            return None
+        first = bisect_right(self.starts, start_char) - 1
+        if first < 0:
+            first = 0
+        if self.ends[first] <= start_char:
+            first += 1  # the range starts in the whitespace after a token
+        last = bisect_left(self.starts, end_char)
+        if first >= last:
+            return None
+        return first, last
 
 
 def sent_starts(doc):
@@ -246,49 +261,89 @@ class SpineConcepts:
         for p in lexicon.patterns:
             if p.phrases:
                 self.phrase_matcher.add(p.id, list(nlp.tokenizer.pipe(p.phrases)))
-        # compositional findings: spaCy token patterns, on NORM like the phrases
-        self.token_matcher = Matcher(nlp.vocab, validate=True)
-        norm = nlp.vocab.lex_attr_getters.get(NORM)
+        # token patterns (compositional findings) are compiled to expressions
+        # by the lexicon (token_patterns.py); each alternative that starts with
+        # a literal word is tried only where such a word stands (found by one
+        # PhraseMatcher on NORM / LOWER), the others on the whole note
+        # NORM anchors share the concept PhraseMatcher (one pass over the note)
+        self.anchor_matchers = {"NORM": self.phrase_matcher,
+                                "LOWER": PhraseMatcher(nlp.vocab, attr="LOWER")}
+        self.anchored = {}
+        unanchored = []
         for p in lexicon.patterns:
-            if p.tokens:
-                try:
-                    self.token_matcher.add(p.id, [_normalise_pattern(t, norm) for t in p.tokens],
-                                           greedy="LONGEST")
-                except (ValueError, KeyError) as exc:
-                    raise DataFileError(f"concepts.yaml pattern {p.id}: invalid token pattern "
-                                        f"({str(exc).splitlines()[0][:200]})") from None
-        self.has_token_patterns = len(self.token_matcher) > 0
+            for k, (anchor, rx, rx_lower, trig) in enumerate(p.anchored):
+                if anchor is None:
+                    unanchored.append(p)
+                    continue
+                label = f"{p.id}#{k}"
+                self.anchored[label] = (p, rx, rx_lower, trig)
+                self.anchor_matchers[anchor[0]].add(label, list(nlp.tokenizer.pipe(anchor[1])))
+        self.anchor_matchers = [m for m in self.anchor_matchers.values() if len(m) and m is not self.phrase_matcher]
+        unanchored_ids = {p.id for p in unanchored}
+        self.regex_patterns = [p for p in lexicon.patterns
+                               if p.regex is not None and (not p.tokens or p.id in unanchored_ids)]
         self.vocab = nlp.vocab
         self.masking = lexicon.masks_regions
-        # every literal prefilter, tested once per note
+        # every literal prefilter, found in one pass per note
         self.triggers = tuple(sorted({t for p in self.regex_patterns for t in p.triggers}
-                                     | {t for _r, _rx, ts in context.regions for t in ts}))
+                                     | {t for _r, _rx, ts in context.regions for t in ts}
+                                     | {t for *_x, trig in self.anchored.values() for t in trig}))
+        self.trigger_automaton = ahocorasick.Automaton()
+        for t in self.triggers:
+            self.trigger_automaton.add_word(t, t)
+        if self.triggers:
+            self.trigger_automaton.make_automaton()
 
-    def find_mentions(self, doc, text, lower, absent):
+    def present_triggers(self, lower):
+        """The literal prefilters that occur in the lower-cased note: one
+        Aho-Corasick pass (pyahocorasick) instead of a substring test each."""
+        return {t for _end, t in self.trigger_automaton.iter(lower)} if self.triggers else set()
+
+    def find_mentions(self, doc, text, lower, present, offsets=None):
         """Every raw match: (start_tok, end_tok, concept, pattern)."""
         mentions = []
+        offsets = offsets or TokenOffsets(doc)
         strings = self.vocab.strings
+        anchors = []
+        by_id = self.lexicon.by_id
         for match_id, start, end in self.phrase_matcher(doc):
-            pat = self.lexicon.by_id[strings[match_id]]
+            label = strings[match_id]
+            pat = by_id.get(label)
+            if pat is None:
+                anchors.append((match_id, start))
+                continue
             for concept in pat.concepts:
                 mentions.append((start, end, concept, pat))
-        if self.has_token_patterns:
-            for match_id, start, end in self.token_matcher(doc):
-                pat = self.lexicon.by_id[strings[match_id]]
+        for matcher in self.anchor_matchers:
+            anchors.extend((match_id, start) for match_id, start, _end in matcher(doc))
+        if anchors:
+            ascii_note = text.isascii()
+            for match_id, start in anchors:
+                pat, rx, rx_lower, trig = self.anchored[strings[match_id]]
+                if trig and present.isdisjoint(trig):
+                    continue  # the alternative's rarest required word is not in the note
+                # lower-casing keeps offsets on ASCII text (the same rule as NoteRegex)
+                pos = offsets.starts[start]
+                m = rx_lower.match(lower, pos) if ascii_note else rx.match(text, pos)
+                if m is None or m.end() <= m.start():
+                    continue
+                tokens = offsets.expand(m.start(), m.end())
+                if tokens is None:
+                    continue
                 for concept in pat.concepts:
-                    mentions.append((start, end, concept, pat))
+                    mentions.append((tokens[0], tokens[1], concept, pat))
         for pat in self.regex_patterns:
-            if pat.triggers and absent.issuperset(pat.triggers):
+            if pat.triggers and present.isdisjoint(pat.triggers):
                 continue
             for m in pat.regex.finditer(text, lower):
                 if not pat.value_ok(m):
                     continue
                 s, e = pat.span_offsets(m)
-                span = doc.char_span(s, e, alignment_mode="expand")
-                if span is None or len(span) == 0:
+                tokens = offsets.expand(s, e)
+                if tokens is None:
                     continue
                 for concept in pat.concepts:
-                    mentions.append((span.start, span.end, concept, pat))
+                    mentions.append((tokens[0], tokens[1], concept, pat))
         return mentions
 
     @staticmethod
@@ -311,9 +366,16 @@ class SpineConcepts:
                 return m[2] in o[3].overrides or (o[3].status in _FIXED_STATUS and m[2] in o[3].concepts
                                                   and m[3].status not in _FIXED_STATUS)
 
+            def covers(o, m):
+                # a negated wording silences same-concept words it shares
+                # tokens with ("No change in bladder | function"); excluded
+                # wordings and override lists act on mentions inside them only
+                if o[3].status == "negated" and m[2] in o[3].concepts:
+                    return o[0] < m[1] and m[0] < o[1]
+                return o[0] <= m[0] and m[1] <= o[1]
+
             def overrider(m):
-                return next((o for o in overriding if o[3] is not m[3] and o[0] <= m[0] and m[1] <= o[1]
-                             and overrides(o, m)), None)
+                return next((o for o in overriding if o[3] is not m[3] and covers(o, m) and overrides(o, m)), None)
             keep = []
             for m in mentions:
                 o = overrider(m)
@@ -334,10 +396,11 @@ class SpineConcepts:
     def __call__(self, doc):
         text = doc_text(doc)
         lower = text.lower()
-        absent = frozenset(t for t in self.triggers if t not in lower)
+        present = self.present_triggers(lower)
+        offsets = TokenOffsets(doc)
         header = _order_header(doc)
         doc._.spine_order_header = header
-        mentions = self.resolve(doc, self.find_mentions(doc, text, lower, absent), header)
+        mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets), header)
 
         seen, spans = set(), []
         for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
@@ -353,14 +416,14 @@ class SpineConcepts:
             masks.append(header)
         regions = []
         for region, rx, triggers in self.context.regions:
-            if triggers and absent.issuperset(triggers):
+            if triggers and present.isdisjoint(triggers):
                 continue
             for m in rx.finditer(text, lower):
                 if any(a <= m.start() < b for a, b in masks):
                     continue
-                span = doc.char_span(m.start(), m.end(), label=REGION_LABEL_PREFIX + region, alignment_mode="expand")
-                if span is not None and len(span):
-                    regions.append(span)
+                tokens = offsets.expand(m.start(), m.end())
+                if tokens is not None:
+                    regions.append(Span(doc, tokens[0], tokens[1], label=REGION_LABEL_PREFIX + region))
         doc.spans[REGION_KEY] = regions
         return doc
 
@@ -547,7 +610,9 @@ class SpineAssertion:
         if not any(ch.isdigit() for ch in text):
             return None
         best = None
-        for pid, rx, per_unit in ctx.age_patterns:
+        for pid, rx, per_unit, triggers in ctx.age_patterns:
+            if triggers and not any(t in lower for t in triggers):
+                continue
             for m in rx.finditer(text, lower):
                 if best is not None and m.start() >= best[0]:
                     break

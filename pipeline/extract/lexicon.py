@@ -94,7 +94,8 @@ class Pattern:
     regex: object = None            # compiled pattern or None
     value_test: object = None       # (op, threshold) or None
     triggers: tuple = ()            # literal prefilter for regex patterns
-    tokens: tuple = ()              # spaCy Matcher token patterns (lists of dicts), lists expanded
+    tokens: tuple = ()              # token patterns (lists of dicts), word lists expanded
+    anchored: tuple = ()            # per alternative: ((attr, words) or None, expression, lower-case one, triggers)
 
     @property
     def concepts(self):
@@ -124,7 +125,12 @@ class ConceptLexicon:
     masks_regions: frozenset = frozenset()
 
     @classmethod
-    def from_dict(cls, data, source="concepts.yaml"):
+    def from_dict(cls, data, source="concepts.yaml", norms=None):
+        """``norms`` (variant -> normal form) lets token patterns match every
+        spelling of a word; default: the packaged normalise.yaml."""
+        from .normalise import load_norms
+        from .token_patterns import anchors, compile_tokens
+        norms = load_norms() if norms is None else norms
         check_keys(data, {"version", "lists", "concepts"}, source, required=("concepts",))
         concepts = data["concepts"] or {}
         word_lists = _word_lists(data.get("lists") or {}, source)
@@ -172,8 +178,19 @@ class ConceptLexicon:
                     raise DataFileError(f"{pwhere}: triggers must be non-empty lower-case strings")
                 phrases = tuple(str(x) for x in (p.get("phrases") or ()))
                 tokens = _token_patterns(p["tokens"], word_lists, pwhere) if "tokens" in p else ()
+                anchored = ()
+                if tokens:
+                    source_rx, triggers, alt_sources = compile_tokens(tokens, norms, pwhere)
+                    try:
+                        regex = NoteRegex(source_rx, re.I)
+                        # (anchor, expression for the original text, for the lower-cased
+                        # ASCII text, literal triggers of the alternative)
+                        anchored = tuple((a, re.compile(src, re.I), re.compile(src), trig)
+                                         for a, (src, trig) in zip(anchors(tokens), alt_sources))
+                    except re.error as exc:  # pragma: no cover - the compiler escapes every word
+                        raise DataFileError(f"{pwhere}: token pattern does not compile ({exc})") from None
                 pat = Pattern(pid, cid, tuple(p.get("also") or ()), tuple(p.get("overrides") or ()),
-                              p.get("status"), phrases, regex, value_test, triggers, tokens)
+                              p.get("status"), phrases, regex, value_test, triggers, tokens, anchored)
                 patterns.append(pat)
                 by_id[pid] = pat
         return cls(tuple(patterns), by_id, frozenset(no_negex), frozenset(masks))
@@ -351,7 +368,7 @@ def _age_config(age, source):
     for i, p in enumerate(age["patterns"] or []):
         pid = p.get("id") if isinstance(p, dict) else None
         pwhere = f"{where} pattern {pid or i}"
-        check_keys(p, {"id", "regex", "unit"}, pwhere, required=("id", "regex", "unit"))
+        check_keys(p, {"id", "regex", "unit", "triggers"}, pwhere, required=("id", "regex", "unit"))
         if pid in ids:
             raise DataFileError(f"{pwhere}: duplicate pattern id")
         ids.add(pid)
@@ -362,7 +379,10 @@ def _age_config(age, source):
             raise DataFileError(f"{pwhere}: bad regular expression ({exc})") from None
         if not any(name.startswith("value") for name in rx.groupindex):
             raise DataFileError(f"{pwhere}: needs a (?P<value>...) group")
-        patterns.append((pid, rx, _AGE_UNITS[p["unit"]]))
+        triggers = tuple(str(t) for t in p.get("triggers") or ())
+        if any(t != t.lower() or not t for t in triggers):
+            raise DataFileError(f"{pwhere}: triggers must be non-empty lower-case strings")
+        patterns.append((pid, rx, _AGE_UNITS[p["unit"]], triggers))
     try:
         not_before = re.compile(age.get("not_before") or r"(?!x)x", re.I)
         not_after = re.compile(age.get("not_after") or r"(?!x)x", re.I)
