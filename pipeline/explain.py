@@ -90,7 +90,8 @@ def explain(text, nlp=None):
         doc = proc(doc)
     text = doc_text(doc)
     lower = text.lower()
-    raw = concepts_pipe.find_mentions(doc, text, lower, concepts_pipe.present_triggers(lower))
+    present, starts_at = concepts_pipe.scan(lower)
+    raw = concepts_pipe.find_mentions(doc, text, lower, present, starts_at=starts_at)
     dropped = []
     concepts_pipe.resolve(doc, raw, doc._.spine_order_header, dropped)
 

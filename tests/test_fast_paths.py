@@ -40,7 +40,7 @@ def _match_spans(matches):
 def _shipped_expressions():
     lex, ctx = load_concepts(), load_context()
     out = [(p.id, p.regex) for p in lex.patterns if p.regex is not None]
-    out += [(f"region:{r}:{rx.pattern}", rx) for r, rx, _t in ctx.regions]
+    out += [(f"region:{r}:{rx.pattern}", rx) for r, rx, _t, _s in ctx.regions]
     out.append(("duration", ctx.duration_re))
     return out
 
@@ -198,3 +198,41 @@ def test_anchored_token_patterns_find_what_the_full_expression_finds(nlp, dev_ro
                     full.add((tokens[0], tokens[1], pid))
         # finditer reports non-overlapping matches only, so it may find fewer
         assert {(s, pid) for s, _e, pid in full} <= {(s, pid) for s, _e, pid in found}, text
+
+
+def _all_corpus_texts():
+    import glob
+    import json as _json
+    from conftest import ROOT, SHARED
+    paths = sorted(glob.glob(str(SHARED / "data" / "**" / "*.jsonl"), recursive=True))
+    paths.append(str(ROOT / "data" / "samples" / "referrals_samples.jsonl"))
+    texts = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                row = _json.loads(line)
+                text = row.get("text") or row.get("sentence")
+                if isinstance(text, str):
+                    texts.append(text)
+    return texts
+
+
+def test_starts_find_every_match_a_full_search_finds(nlp, dev_rows):
+    """A pattern with `starts` is tried only where one of them stands; on every
+    corpus in ../shared/data (and case variants of the dev notes) that finds
+    exactly the matches a full search finds."""
+    concepts = nlp.get_pipe("spine_concepts")
+    with_starts = [p for p in concepts.regex_patterns if p.starts]
+    assert len(with_starts) >= 10
+    texts = [t for t in _all_corpus_texts() + _case_variants([r["text"] for r in dev_rows]) if t.isascii()]
+    assert len(texts) > 5000
+    regions = [(f"region#{k}", rx) for k, (_r, rx, _t, starts) in enumerate(concepts.context.regions) if starts]
+    assert len(regions) == 3
+    checks = [(p.id, p.regex) for p in with_starts] + regions
+    for text in texts:
+        lower = text.lower()
+        _present, starts_at = concepts.scan(lower)
+        for key, rx in checks:
+            full = [(m.start(), m.end()) for m in rx.finditer(text, lower)]
+            fast = [(m.start(), m.end()) for m in rx.finditer_at(text, lower, starts_at.get(key, ()))]
+            assert fast == full, (key, text[:80])

@@ -48,6 +48,9 @@ if not Doc.has_extension("spine"):
     Doc.set_extension("spine", default=None)
 
 _SENT_END = {".", "!", "?", ";"}
+# Reasons shared by every mention they apply to (explain)
+_BY_NEGEX = {kind: ("negex", kind) for kind in ("family", "hypothetical", "negation")}
+_NO_CUE = ("none",)
 # Pattern statuses that fix the assertion and silence mentions of the same
 # concept inside them; "if_negated" wordings count only when denied.
 _FIXED_STATUS = ("negated", "excluded")
@@ -286,21 +289,52 @@ class SpineConcepts:
         self.masking = lexicon.masks_regions
         # every literal prefilter, found in one pass per note
         self.triggers = tuple(sorted({t for p in self.regex_patterns for t in p.triggers}
-                                     | {t for _r, _rx, ts in context.regions for t in ts}
+                                     | {t for _r, _rx, ts, _s in context.regions for t in ts}
                                      | {t for *_x, trig in self.anchored.values() for t in trig}))
-        self.trigger_automaton = ahocorasick.Automaton()
-        for t in self.triggers:
-            self.trigger_automaton.add_word(t, t)
-        if self.triggers:
-            self.trigger_automaton.make_automaton()
+        # triggers and start strings share one automaton: word -> (word, is a
+        # trigger, ids of the patterns whose matches may start with it)
+        starts_of = {}
+        for p in self.regex_patterns:
+            for w in p.starts:
+                starts_of.setdefault(w, []).append(p.id)
+        for k, (_region, _rx, _t, starts) in enumerate(context.regions):
+            for w in starts:
+                starts_of.setdefault(w, []).append(f"region#{k}")
+        self.automaton_words = sorted(set(self.triggers) | set(starts_of))
+        self.automaton = ahocorasick.Automaton()
+        trigger_set = set(self.triggers)
+        for w in self.automaton_words:
+            self.automaton.add_word(w, (w, w in trigger_set, tuple(starts_of.get(w, ()))))
+        if self.automaton_words:
+            self.automaton.make_automaton()
+
+    def scan(self, lower):
+        """One Aho-Corasick pass (pyahocorasick) over the lower-cased note:
+        the literal prefilters that occur in it, and for each pattern with
+        ``starts`` the sorted positions where one of them stands."""
+        present, at = set(), {}
+        if not self.automaton_words:
+            return present, at
+        for end, (word, is_trigger, pattern_ids) in self.automaton.iter(lower):
+            if is_trigger:
+                present.add(word)
+            if pattern_ids:
+                pos = end - len(word) + 1
+                for pid in pattern_ids:
+                    at.setdefault(pid, []).append(pos)
+        for positions in at.values():
+            positions.sort()
+        return present, at
 
     def present_triggers(self, lower):
-        """The literal prefilters that occur in the lower-cased note: one
-        Aho-Corasick pass (pyahocorasick) instead of a substring test each."""
-        return {t for _end, t in self.trigger_automaton.iter(lower)} if self.triggers else set()
+        """The literal prefilters that occur in the lower-cased note."""
+        return self.scan(lower)[0]
 
-    def find_mentions(self, doc, text, lower, present, offsets=None):
-        """Every raw match: (start_tok, end_tok, concept, pattern)."""
+    def find_mentions(self, doc, text, lower, present, offsets=None, starts_at=None):
+        """Every raw match: (start_tok, end_tok, concept, pattern).
+
+        ``starts_at`` (from ``scan``) lets patterns with ``starts`` be tried
+        only where a match can begin; without it every pattern searches."""
         mentions = []
         offsets = offsets or TokenOffsets(doc)
         strings = self.vocab.strings
@@ -316,8 +350,8 @@ class SpineConcepts:
                 mentions.append((start, end, concept, pat))
         for matcher in self.anchor_matchers:
             anchors.extend((match_id, start) for match_id, start, _end in matcher(doc))
+        ascii_note = text.isascii()
         if anchors:
-            ascii_note = text.isascii()
             for match_id, start in anchors:
                 pat, rx, rx_lower, trig = self.anchored[strings[match_id]]
                 if trig and present.isdisjoint(trig):
@@ -335,7 +369,11 @@ class SpineConcepts:
         for pat in self.regex_patterns:
             if pat.triggers and present.isdisjoint(pat.triggers):
                 continue
-            for m in pat.regex.finditer(text, lower):
+            if pat.starts and starts_at is not None and ascii_note:
+                found = pat.regex.finditer_at(text, lower, starts_at.get(pat.id, ()))
+            else:
+                found = pat.regex.finditer(text, lower)
+            for m in found:
                 if not pat.value_ok(m):
                     continue
                 s, e = pat.span_offsets(m)
@@ -396,11 +434,11 @@ class SpineConcepts:
     def __call__(self, doc):
         text = doc_text(doc)
         lower = text.lower()
-        present = self.present_triggers(lower)
+        present, starts_at = self.scan(lower)
         offsets = TokenOffsets(doc)
         header = _order_header(doc)
         doc._.spine_order_header = header
-        mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets), header)
+        mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets, starts_at), header)
 
         seen, spans = set(), []
         for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
@@ -415,10 +453,13 @@ class SpineConcepts:
         if header is not None:
             masks.append(header)
         regions = []
-        for region, rx, triggers in self.context.regions:
+        ascii_note = text.isascii()
+        for k, (region, rx, triggers, starts) in enumerate(self.context.regions):
             if triggers and present.isdisjoint(triggers):
                 continue
-            for m in rx.finditer(text, lower):
+            found = rx.finditer_at(text, lower, starts_at.get(f"region#{k}", ())) if starts and ascii_note \
+                else rx.finditer(text, lower)
+            for m in found:
                 if any(a <= m.start() < b for a, b in masks):
                     continue
                 tokens = offsets.expand(m.start(), m.end())
@@ -509,17 +550,28 @@ class SpineAssertion:
             if a <= start_char < b:
                 return assertion, ("section", a)
         ss = cues["sent_starts"]
-        for status, attr, kind in (("family", self.family_attr, "family"),
-                                   ("hypothetical", self.hypothetical_attr, "hypothetical"),
-                                   ("negated", self.negation_attr, "negation")):
-            if status == "negated" and label in self.lexicon.no_negex:
-                break
-            if self._ext(doc, attr, start_char, end_char):
-                return status, ("negex", kind)
-            c = self._followed_by(end, cues[kind], ss)
+        user_data = doc.user_data
+        known = self._known_ext
+        attr = self.family_attr
+        if attr in known and user_data.get(("._.", attr, start_char, end_char)):
+            return "family", _BY_NEGEX["family"]
+        c = self._followed_by(end, cues["family"], ss) if cues["family"] else None
+        if c is not None:
+            return "family", ("following", "family", c)
+        attr = self.hypothetical_attr
+        if attr in known and user_data.get(("._.", attr, start_char, end_char)):
+            return "hypothetical", _BY_NEGEX["hypothetical"]
+        c = self._followed_by(end, cues["hypothetical"], ss) if cues["hypothetical"] else None
+        if c is not None:
+            return "hypothetical", ("following", "hypothetical", c)
+        if label not in self.lexicon.no_negex:
+            attr = self.negation_attr
+            if attr in known and user_data.get(("._.", attr, start_char, end_char)):
+                return "negated", _BY_NEGEX["negation"]
+            c = self._followed_by(end, cues["negation"], ss) if cues["negation"] else None
             if c is not None:
-                return status, ("following", kind, c)
-        return "present", ("none",)
+                return "negated", ("following", "negation", c)
+        return "present", _NO_CUE
 
     def duration_weeks(self, doc):
         found = self.duration_match(doc)

@@ -74,6 +74,20 @@ class NoteRegex:
             return self.lowered.finditer(lower)
         return self.regex.finditer(text)
 
+    def finditer_at(self, text, lower, positions):
+        """The matches ``finditer`` would find, when every match starts at one
+        of ``positions`` (sorted): tried only there, non-overlapping as
+        ``finditer``. ASCII notes only (lower-casing keeps the offsets)."""
+        rx, s = (self.lowered, lower) if self.lowered is not None else (self.regex, text)
+        end = 0
+        for pos in positions:
+            if pos < end:
+                continue
+            m = rx.match(s, pos)
+            if m is not None:
+                yield m
+                end = m.end() if m.end() > m.start() else m.end() + 1
+
 
 _OPS = {
     "gt": lambda v, t: v > t,
@@ -96,6 +110,7 @@ class Pattern:
     triggers: tuple = ()            # literal prefilter for regex patterns
     tokens: tuple = ()              # token patterns (lists of dicts), word lists expanded
     anchored: tuple = ()            # per alternative: ((attr, words) or None, expression, lower-case one, triggers)
+    starts: tuple = ()              # literal strings every regex match begins with (a search shortcut)
 
     @property
     def concepts(self):
@@ -147,7 +162,7 @@ class ConceptLexicon:
                 pid = p.get("id") if isinstance(p, dict) else None
                 pwhere = f"{source} pattern {pid or f'{cid}[{i}]'}"
                 check_keys(p, {"id", "phrases", "regex", "tokens", "case", "value", "status", "also", "overrides",
-                               "triggers"},
+                               "triggers", "starts"},
                            pwhere, required=("id",))
                 if pid in by_id:
                     raise DataFileError(f"{pwhere}: duplicate pattern id")
@@ -171,8 +186,11 @@ class ConceptLexicon:
                             raise DataFileError(f"{pwhere}: 'value' needs one test and a (?P<value>...) group")
                         (op, threshold), = p["value"].items()
                         value_test = (op, float(threshold))
-                elif "value" in p or "case" in p or "triggers" in p:
-                    raise DataFileError(f"{pwhere}: 'value', 'case' and 'triggers' apply to regex patterns only")
+                elif "value" in p or "case" in p or "triggers" in p or "starts" in p:
+                    raise DataFileError(f"{pwhere}: 'value', 'case', 'triggers' and 'starts' apply to regex patterns only")
+                starts = tuple(str(t) for t in (p.get("starts") or ()))
+                if any(t != t.lower() or not t for t in starts):
+                    raise DataFileError(f"{pwhere}: starts must be non-empty lower-case strings")
                 triggers = tuple(str(t) for t in (p.get("triggers") or ()))
                 if any(t != t.lower() or not t for t in triggers):
                     raise DataFileError(f"{pwhere}: triggers must be non-empty lower-case strings")
@@ -190,7 +208,7 @@ class ConceptLexicon:
                     except re.error as exc:  # pragma: no cover - the compiler escapes every word
                         raise DataFileError(f"{pwhere}: token pattern does not compile ({exc})") from None
                 pat = Pattern(pid, cid, tuple(p.get("also") or ()), tuple(p.get("overrides") or ()),
-                              p.get("status"), phrases, regex, value_test, triggers, tokens, anchored)
+                              p.get("status"), phrases, regex, value_test, triggers, tokens, anchored, starts)
                 patterns.append(pat)
                 by_id[pid] = pat
         return cls(tuple(patterns), by_id, frozenset(no_negex), frozenset(masks))
@@ -297,7 +315,7 @@ class ContextLexicon:
     duration_re: NoteRegex
     not_before: re.Pattern
     not_after: re.Pattern
-    regions: tuple = ()              # (region, NoteRegex, triggers)
+    regions: tuple = ()              # (region, NoteRegex, triggers, starts)
     age_patterns: tuple = ()         # (pattern id, NoteRegex, years per unit)
     age_not_before: object = None
     age_not_after: object = None
@@ -344,11 +362,12 @@ class ContextLexicon:
                 check_enum(region, REGIONS, f"{source} regions", "region")
                 for i, entry in enumerate(entries):
                     where = f"{source} regions.{region}[{i}]"
-                    check_keys(entry, {"pattern", "triggers"}, where, required=("pattern",))
+                    check_keys(entry, {"pattern", "triggers", "starts"}, where, required=("pattern",))
                     triggers = tuple(str(t) for t in entry.get("triggers") or ())
-                    if any(t != t.lower() for t in triggers):
-                        raise DataFileError(f"{where}: triggers must be lower-case")
-                    regions.append((region, NoteRegex(entry["pattern"], re.I), triggers))
+                    starts = tuple(str(t) for t in entry.get("starts") or ())
+                    if any(t != t.lower() or not t for t in triggers + starts):
+                        raise DataFileError(f"{where}: triggers and starts must be lower-case")
+                    regions.append((region, NoteRegex(entry["pattern"], re.I), triggers, starts))
         except re.error as exc:
             raise DataFileError(f"{source}: bad regular expression ({exc})") from None
         age = _age_config(data.get("age") or {"patterns": []}, source)
