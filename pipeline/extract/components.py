@@ -498,6 +498,9 @@ class SpineAssertion:
                 self.following.add(kind, list(nlp.tokenizer.pipe(terms[kind]["following"])))
         self.vocab = nlp.vocab
         self._known_ext = {a for a in (family_attr, hypothetical_attr, negation_attr) if Span.has_extension(a)}
+        # per mention, a family cue decides first, then a hypothetical one, then a negation
+        self._cue_order = (("family", family_attr, "family"), ("hypothetical", hypothetical_attr, "hypothetical"),
+                           ("negated", negation_attr, "negation"))
 
     def _following_cues(self, doc):
         cues = {"negation": [], "family": [], "hypothetical": [], "sent_starts": set(sent_starts(doc))}
@@ -551,26 +554,15 @@ class SpineAssertion:
                 return assertion, ("section", a)
         ss = cues["sent_starts"]
         user_data = doc.user_data
-        known = self._known_ext
-        attr = self.family_attr
-        if attr in known and user_data.get(("._.", attr, start_char, end_char)):
-            return "family", _BY_NEGEX["family"]
-        c = self._followed_by(end, cues["family"], ss) if cues["family"] else None
-        if c is not None:
-            return "family", ("following", "family", c)
-        attr = self.hypothetical_attr
-        if attr in known and user_data.get(("._.", attr, start_char, end_char)):
-            return "hypothetical", _BY_NEGEX["hypothetical"]
-        c = self._followed_by(end, cues["hypothetical"], ss) if cues["hypothetical"] else None
-        if c is not None:
-            return "hypothetical", ("following", "hypothetical", c)
-        if label not in self.lexicon.no_negex:
-            attr = self.negation_attr
-            if attr in known and user_data.get(("._.", attr, start_char, end_char)):
-                return "negated", _BY_NEGEX["negation"]
-            c = self._followed_by(end, cues["negation"], ss) if cues["negation"] else None
-            if c is not None:
-                return "negated", ("following", "negation", c)
+        for status, attr, kind in self._cue_order:
+            if status == "negated" and label in self.lexicon.no_negex:
+                break
+            if attr in self._known_ext and user_data.get(("._.", attr, start_char, end_char)):
+                return status, _BY_NEGEX[kind]
+            if cues[kind]:
+                c = self._followed_by(end, cues[kind], ss)
+                if c is not None:
+                    return status, ("following", kind, c)
         return "present", _NO_CUE
 
     def duration_weeks(self, doc):
