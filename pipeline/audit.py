@@ -29,8 +29,8 @@ from .record import DEFAULT_MAX_CHARS, _empty_record, analyze_many
 from .resources import sha256_file
 from .vocab import is_missing
 from .tables import (
-    BOOL_COLUMNS, FLAT_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, ROW_BAD_JSON, Columns, flatten, input_format, iter_chunks,
-    neutralise, output_format, progress_total,
+    BOOL_COLUMNS, DELIMITED, FLAT_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, ROW_BAD_JSON, Columns, check_columns,
+    check_encoding, flatten, input_columns, input_format, iter_chunks, neutralise, output_format, progress_total,
 )
 
 DEFAULT_CHUNK = 5000
@@ -39,9 +39,13 @@ MANIFEST_VERSION = 1
 
 @dataclass
 class AuditOptions:
+    """``order_col`` / ``id_col`` None: the default names ("ordered", "id"),
+    which may be absent; a name given here must exist in the input."""
     text_col: str = "text"
-    order_col: str = "ordered"
-    id_col: str = "id"
+    order_col: str = None
+    id_col: str = None
+    sep: str = None
+    encoding: str = None
     workers: int = 1
     engine: str = "local"
     scheduler: object = None
@@ -136,9 +140,10 @@ def _payloads(path, cols, fmt, chunk_size):
         n = len(df)
         columns = list(df.columns)
         texts = df[cols.text].tolist() if cols.text in columns else [None] * n
-        orders = df[cols.order].tolist() if cols.order in columns else [None] * n
-        if cols.id in columns:
-            ids = [None if is_missing(v) else (v.item() if hasattr(v, "item") else v) for v in df[cols.id].tolist()]
+        orders = df[cols.order_name].tolist() if cols.order_name in columns else [None] * n
+        if cols.id_name in columns:
+            ids = [None if is_missing(v) else (v.item() if hasattr(v, "item") else v)
+                   for v in df[cols.id_name].tolist()]
         else:
             ids = list(range(row_number + 1, row_number + n + 1))
         bad = {}
@@ -238,6 +243,7 @@ def _signature(path, opts, chunk_size, fmt):
         "input": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
         "format": fmt, "chunk_size": chunk_size,
         "text_col": opts.text_col, "order_col": opts.order_col, "id_col": opts.id_col,
+        "sep": opts.sep, "encoding": opts.encoding,
         "max_chars": opts.max_chars, "model": sha256_file(opts.model) if opts.model else None,
     }
 
@@ -251,7 +257,7 @@ def _carried_order(parts_columns):
     return seen
 
 
-def _assemble(store, n_chunks, out_path, fmt, summary):
+def _assemble(store, n_chunks, out_path, fmt, summary, carried_types=None):
     tmp = os.path.join(os.path.dirname(os.path.abspath(out_path)), f".{os.path.basename(out_path)}.tmp")
     try:
         if fmt == ".jsonl":
@@ -262,7 +268,7 @@ def _assemble(store, n_chunks, out_path, fmt, summary):
         elif fmt == ".csv":
             _assemble_csv(store, n_chunks, tmp)
         elif fmt == ".parquet":
-            _assemble_parquet(store, n_chunks, tmp)
+            _assemble_parquet(store, n_chunks, tmp, carried_types or {})
         else:
             from .report import write_report
             write_report((row for i in range(n_chunks) for row in store.read(i)["rows"]), summary, tmp)
@@ -302,13 +308,17 @@ def _csv_cell(v):
     return neutralise(v) if isinstance(v, str) else v
 
 
-def _assemble_parquet(store, n_chunks, tmp):
+def _assemble_parquet(store, n_chunks, tmp, carried_types):
+    """Parquet output; carried columns of a Parquet input keep their types
+    (``carried_types``: name -> Arrow type), the others are text."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     columns = _columns_of(store, n_chunks)
     fields = []
     for c in columns:
-        if c in FLOAT_COLUMNS:
+        if c in carried_types and c not in FLAT_COLUMNS:
+            fields.append(pa.field(c, carried_types[c]))
+        elif c in FLOAT_COLUMNS:
             fields.append(pa.field(c, pa.float64()))
         elif c in BOOL_COLUMNS:
             fields.append(pa.field(c, pa.bool_()))
@@ -325,8 +335,30 @@ def _assemble_parquet(store, n_chunks, tmp):
                 vals = [r.get(f_.name) for r in rows]
                 if f_.type == pa.string():
                     vals = [None if v is None else str(v) for v in vals]
-                data[f_.name] = pa.array(vals, type=f_.type)
+                    data[f_.name] = pa.array(vals, type=f_.type)
+                elif f_.name in carried_types:
+                    data[f_.name] = _typed_array(vals, f_.type)
+                else:
+                    data[f_.name] = pa.array(vals, type=f_.type)
             writer.write_table(pa.table(data, schema=schema))
+
+
+def _keeps_type(arrow_type):
+    """Carried Parquet types written back as they were (others as text)."""
+    import pyarrow as pa
+    t = pa.types
+    return (t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_boolean(arrow_type)
+            or t.is_timestamp(arrow_type) or t.is_date(arrow_type))
+
+
+def _typed_array(vals, arrow_type):
+    """An Arrow array of a carried column's own type; timestamps and dates
+    travel through the part files as text and are parsed back."""
+    import pyarrow as pa
+    try:
+        return pa.array(vals, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in vals], type=pa.string()).cast(arrow_type)
 
 
 # --------------------------------------------------------------------------- #
@@ -438,6 +470,9 @@ def run_audit(input_path, out_path, opts=None):
     out_dir = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(out_dir):
         raise OutputError(f"output folder does not exist: {out_dir}")
+    if os.path.exists(out_path) and os.path.samefile(input_path, out_path):
+        # the source is never overwritten, whatever --force says (also through links)
+        raise OutputError(f"the output {out_path} is the input file itself; choose another output path")
     if os.path.exists(out_path) and not opts.force:
         raise OutputError(f"{out_path} exists; use --force to overwrite")
     if opts.workers < 1:
@@ -448,15 +483,37 @@ def run_audit(input_path, out_path, opts=None):
     if chunk_size < 1:
         raise InputError("--chunk-size must be at least 1")
 
+    cols = Columns(opts.text_col, opts.order_col, opts.id_col, sep=opts.sep, encoding=opts.encoding)
+    # Everything that can be checked before the run starts is checked here,
+    # so that a failed start leaves nothing behind (a corrected rerun is then
+    # not refused for leftovers).
+    if input_format(input_path) in DELIMITED:
+        check_encoding(input_path, opts.encoding)
+    columns = input_columns(input_path, cols)
+    if columns is not None:
+        check_columns(columns, cols, input_path)
+
     store = PartStore(out_path, fmt)
     if store.exists() and not (opts.resume or opts.force):
         raise OutputError(f"an interrupted run left partial results for {os.path.basename(out_path)}; "
                           "use --resume to continue it or --force to start over")
+    carried_types = {}
+    if input_format(input_path) == ".parquet" and fmt == ".parquet":
+        import pyarrow.parquet as pq
+        carried_types = {f.name: f.type for f in pq.ParquetFile(input_path).schema_arrow if _keeps_type(f.type)}
     signature = _signature(input_path, opts, chunk_size, fmt)
     done = store.start(signature, opts.resume)
+    try:
+        return _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried_types)
+    except (InputError, OutputError):
+        if not done and not store.done():
+            store.cleanup()  # nothing finished: leave no manifest that would refuse the rerun
+        raise
+
+
+def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried_types):
     settings = {"format": fmt, "max_chars": opts.max_chars,
                 "model": os.path.abspath(opts.model) if opts.model else None}
-    cols = Columns(opts.text_col, opts.order_col, opts.id_col)
     started = time.monotonic()
     progress = Progress(progress_total(input_path), enabled=not opts.quiet and sys.stderr.isatty())
     positions = {}
@@ -490,7 +547,7 @@ def run_audit(input_path, out_path, opts=None):
         totals.update(store.read_stats(i))
     summary = _summary(totals, time.monotonic() - started, input_path, out_path, resumed_chunks, n_chunks,
                        opts)
-    _assemble(store, n_chunks, out_path, fmt, summary)
+    _assemble(store, n_chunks, out_path, fmt, summary, carried_types)
     store.cleanup()
     return summary
 

@@ -41,6 +41,7 @@ def _cmd_audit(args):
     from .audit import AuditOptions, run_audit
     opts = AuditOptions(
         text_col=args.text_col, order_col=args.order_col, id_col=args.id_col,
+        sep=args.sep, encoding=args.encoding,
         workers=args.workers, engine=args.engine, scheduler=args.scheduler,
         model=args.model, chunk_size=args.chunk_size, max_chars=args.max_chars,
         force=args.force, resume=args.resume, quiet=args.quiet,
@@ -108,11 +109,16 @@ def build_parser():
     p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("audit", help="analyse a batch (CSV, Parquet, JSONL) into CSV, Parquet, JSONL or HTML")
-    p.add_argument("input", help="input file: .csv, .parquet or .jsonl")
+    p.add_argument("input", help="input file: .csv, .tsv, .txt (also .gz, .bz2, .xz), .parquet or .jsonl")
     p.add_argument("--out", required=True, help="output file: .csv, .parquet, .jsonl or .html")
     p.add_argument("--text-col", default="text", help="column with the referral text (default: text)")
-    p.add_argument("--order-col", default="ordered", help="column with the ordered study (default: ordered; may be absent)")
-    p.add_argument("--id-col", default="id", help="column with the row id (default: id; row number when absent)")
+    p.add_argument("--order-col", default=None,
+                   help="column with the ordered study (default: ordered, which may be absent; a name you give must exist)")
+    p.add_argument("--id-col", default=None,
+                   help="column with the row id (default: id, row number when absent; a name you give must exist)")
+    p.add_argument("--sep", default=None, help="delimiter of a text input (default: sniffed among , ; tab |; 'tab' for tab)")
+    p.add_argument("--encoding", default=None,
+                   help="encoding of a text input (default: UTF-8, with or without BOM; e.g. cp1252 for Excel on Windows)")
     p.add_argument("--workers", "-w", type=int, default=1, help="processes on this machine (default: 1)")
     p.add_argument("--engine", choices=("local", "dask"), default="local", help="local processes or a Dask cluster")
     p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://HOST:PORT)")

@@ -1,17 +1,25 @@
 """Reading batch inputs in chunks and flattening records for tabular output.
 
-Inputs: CSV, Parquet, JSONL (by extension), read in chunks so memory does not
-grow with the number of rows. Outputs are written by ``audit``; this module
+Inputs: delimited text (``.csv``, ``.tsv``, ``.txt``; the delimiter sniffed
+or given with ``--sep``), each also gzip / bz2 / xz compressed (``.csv.gz``
+...), Parquet and JSONL (by extension), read in chunks so memory does not
+grow with the number of rows. Delimited text is UTF-8 (with or without a
+byte-order mark) unless ``--encoding`` says otherwise; a file that is not
+valid UTF-8 is refused before any work, naming the encoding it most likely
+has (charset-normalizer). Outputs are written by ``audit``; this module
 holds the flat column layout of FORMATS.md and CSV formula neutralisation.
 """
 
 import json
 import os
+import re
 from dataclasses import dataclass
 
 from .errors import InputError
 
-INPUT_FORMATS = (".csv", ".parquet", ".jsonl")
+DELIMITED = (".csv", ".tsv", ".txt")
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+INPUT_FORMATS = DELIMITED + (".parquet", ".jsonl")
 OUTPUT_FORMATS = (".csv", ".parquet", ".jsonl", ".html")
 
 # Flat layout (FORMATS.md), then extensions, then the carried input columns.
@@ -33,10 +41,22 @@ BOOL_COLUMNS = ("mismatch", "ordered_parsed")
 ROW_BAD_JSON = "E106 input line is not a JSON object"
 
 
+def split_compression(path):
+    """(extension without the compression suffix, compression or None)."""
+    stem, ext = os.path.splitext(str(path))
+    ext = ext.lower()
+    if ext in COMPRESSIONS:
+        return os.path.splitext(stem)[1].lower(), COMPRESSIONS[ext]
+    return ext, None
+
+
 def input_format(path):
-    ext = os.path.splitext(str(path))[1].lower()
-    if ext not in INPUT_FORMATS:
-        raise InputError(f"unknown input format '{ext or path}': use one of {', '.join(INPUT_FORMATS)}")
+    """The input's format: ".csv", ".tsv", ".txt", ".parquet" or ".jsonl"
+    (a delimited file may be gzip, bz2 or xz compressed)."""
+    ext, compression = split_compression(path)
+    if ext not in INPUT_FORMATS or (compression and ext not in DELIMITED):
+        shown = ", ".join(INPUT_FORMATS) + " (delimited text also .gz, .bz2, .xz)"
+        raise InputError(f"unknown input format '{os.path.basename(str(path))}': use one of {shown}")
     return ext
 
 
@@ -93,44 +113,216 @@ def flatten(record):
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+
+
 def neutralise(value):
-    """Make a CSV cell safe for spreadsheets: no cell starts a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """Make a CSV cell safe for spreadsheets: no text cell starts a formula
+    (OWASP CSV injection: a leading =, +, -, @, tab or carriage return gets a
+    leading apostrophe). A number ("-5", "+3.2") is data, not a formula, and
+    is left as it is."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 
 
 @dataclass
 class Columns:
+    """Column names. ``order`` and ``id`` given as None mean the defaults
+    ("ordered", "id"), which may be absent; a name the user gave must exist."""
     text: str
-    order: str
-    id: str
+    order: str = None
+    id: str = None
+    sep: str = None          # delimiter of delimited text (None: sniffed)
+    encoding: str = None     # of delimited text (None: UTF-8, checked)
+
+    @property
+    def order_name(self):
+        return self.order if self.order is not None else "ordered"
+
+    @property
+    def id_name(self):
+        return self.id if self.id is not None else "id"
 
 
-def _check_columns(columns, cols, path):
-    if cols.text not in columns:
-        shown = ", ".join(map(str, list(columns)[:20])) or "(none)"
-        raise InputError(f"{os.path.basename(str(path))} has no text column '{cols.text}'; columns are: {shown}")
+def check_columns(columns, cols, path):
+    """Every column named by an option exists; the error lists the columns
+    that do and suggests the closest one."""
+    import difflib
+    columns = [str(c) for c in columns]
+    needed = [("text", cols.text)] + [(what, name) for what, name in (("order", cols.order), ("id", cols.id))
+                                      if name is not None]
+    for what, name in needed:
+        if name in columns:
+            continue
+        shown = ", ".join(columns[:30]) or "(none)"
+        lowered = {c.lower(): c for c in columns}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+        hint = f"; did you mean '{lowered[close[0]]}' (--{what}-col)?" if close else ""
+        raise InputError(f"{os.path.basename(str(path))} has no {what} column '{name}'; columns are: {shown}{hint}")
+
+
+
+def _open_raw(path):
+    """(raw file, text-decodable binary stream): the raw file's tell() drives
+    the progress bar, the stream decompresses when the name says so."""
+    raw = open(path, "rb")  # noqa: SIM115 - the caller closes it
+    compression = split_compression(path)[1]
+    if compression == "gzip":
+        import gzip
+        return raw, gzip.GzipFile(fileobj=raw)
+    if compression == "bz2":
+        import bz2
+        return raw, bz2.BZ2File(raw)
+    if compression == "xz":
+        import lzma
+        return raw, lzma.LZMAFile(raw)
+    return raw, raw
+
+
+def check_encoding(path, encoding=None, sample_bytes=1 << 20):
+    """Refuse, before any work, a delimited file that does not decode.
+
+    With no ``encoding`` the file must be UTF-8 (a byte-order mark is
+    allowed); otherwise the error names the encoding charset-normalizer
+    finds most likely and the option to pass. The whole file is read once,
+    in blocks (a bad byte can sit anywhere).
+    """
+    import codecs
+    name = os.path.basename(str(path))
+    enc = encoding or "utf-8"
+    try:
+        decoder = codecs.getincrementaldecoder(enc)()
+    except LookupError:
+        raise InputError(f"unknown encoding '{encoding}' (use a Python codec name such as cp1252 or latin-1)") from None
+    raw, stream = _open_raw(path)
+    head = b""
+    offset = 0
+    try:
+        while True:
+            block = stream.read(1 << 20)
+            if len(head) < sample_bytes:
+                head += block[:sample_bytes - len(head)]
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                if encoding:
+                    raise InputError(f"{name} does not decode as {encoding} (byte {offset + exc.start:,}); "
+                                     "check --encoding") from None
+                guess = _guess_encoding(head + block[:sample_bytes])
+                hint = f"it looks like {guess}: rerun with --encoding {guess}" if guess else \
+                    "pass its encoding with --encoding (for example cp1252 for a CSV saved by Excel on Windows)"
+                raise InputError(f"{name} is not UTF-8 (byte {offset + exc.start:,}); {hint}") from None
+            if not block:
+                return
+            offset += len(block)
+    except OSError as exc:
+        raise InputError(f"{name} cannot be read ({type(exc).__name__})") from None
+    finally:
+        raw.close()
+
+
+# Encodings hospital exports come in, most common first: when the detector
+# finds one of them among the equally plausible decodings, it is the one named.
+_COMMON_EXPORT_ENCODINGS = ("cp1252", "utf_16", "iso8859_15", "latin_1", "cp1250", "mac_roman")
+
+
+def _guess_encoding(sample):
+    """The most likely encoding of a byte sample (charset-normalizer), or None.
+
+    Short samples decode cleanly in many single-byte code pages; among the
+    least chaotic decodings, a common export encoding is preferred."""
+    from charset_normalizer import from_bytes
+    matches = list(from_bytes(sample))
+    if not matches:
+        return None
+    least = min(m.chaos for m in matches)
+    plausible = [m for m in matches if m.chaos <= least + 0.01]
+    for enc in _COMMON_EXPORT_ENCODINGS:
+        if any(enc in m.could_be_from_charset for m in plausible):
+            return {"latin_1": "latin-1"}.get(enc, enc)
+    return plausible[0].encoding
+
+
+def sniff_delimiter(path, cols):
+    """The delimiter: --sep if given, a tab for .tsv, else sniffed among
+    , ; tab | from the first lines (comma when unsure)."""
+    import csv
+    if cols.sep:
+        return "\t" if cols.sep in ("\\t", "tab", "TAB") else cols.sep
+    if input_format(path) == ".tsv":
+        return "\t"
+    raw, stream = _open_raw(path)
+    try:
+        sample = stream.read(64 * 1024).decode(cols.encoding or "utf-8-sig", errors="replace")
+    finally:
+        raw.close()
+    lines = sample.splitlines()
+    sample = "\n".join(lines[:50] if len(lines) > 1 else lines)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
 
 
 def _csv_chunks(path, cols, chunk_size):
     import pandas as pd
-    f = open(path, "rb")  # noqa: SIM115 - closed below, tell() drives the progress bar
+    name = os.path.basename(str(path))
+    sep = sniff_delimiter(path, cols)
+    raw, stream = _open_raw(path)
     try:
-        reader = pd.read_csv(f, chunksize=chunk_size, dtype=str, keep_default_na=False, na_values=[],
-                             encoding="utf-8", encoding_errors="replace")
+        reader = pd.read_csv(stream, chunksize=chunk_size, dtype=str, keep_default_na=False, na_values=[],
+                             sep=sep, encoding=cols.encoding or "utf-8-sig", encoding_errors="strict")
         first = True
         for df in reader:
             if first:
-                _check_columns(df.columns, cols, path)
+                check_columns(df.columns, cols, path)
                 first = False
-            yield df, f.tell()
+            yield df, raw.tell()
         if first:
-            raise InputError(f"{os.path.basename(str(path))} has no rows")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
-        raise InputError(f"{os.path.basename(str(path))} is not readable CSV ({type(exc).__name__})") from None
+            raise InputError(f"{name} has no rows")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{name} is not readable delimited text ({type(exc).__name__})") from None
+    except UnicodeError:
+        raise InputError(f"{name} does not decode as {cols.encoding or 'UTF-8'}; check --encoding") from None
+    except (OSError, EOFError) as exc:  # a damaged or truncated compressed file
+        raise InputError(f"{name} cannot be read ({type(exc).__name__})") from None
     finally:
-        f.close()
+        raw.close()
+
+
+def input_columns(path, cols):
+    """The input's column names, read without reading the rows (for the
+    checks before a run starts)."""
+    fmt = input_format(path)
+    name = os.path.basename(str(path))
+    if fmt in DELIMITED:
+        import pandas as pd
+        sep = sniff_delimiter(path, cols)
+        raw, stream = _open_raw(path)
+        try:
+            return list(pd.read_csv(stream, nrows=0, sep=sep, encoding=cols.encoding or "utf-8-sig").columns)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
+            raise InputError(f"{name} is not readable delimited text ({type(exc).__name__})") from None
+        finally:
+            raw.close()
+    if fmt == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{name} is not readable Parquet ({type(exc).__name__})") from None
+    with open(path, "rb") as f:
+        for raw_line in f:
+            if raw_line.strip():
+                try:
+                    obj = json.loads(raw_line)
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                if isinstance(obj, dict):
+                    return list(obj)
+    return None  # no readable line: the run reports it
 
 
 def _parquet_chunks(path, cols, chunk_size):
@@ -140,7 +332,7 @@ def _parquet_chunks(path, cols, chunk_size):
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{os.path.basename(str(path))} is not readable Parquet ({type(exc).__name__})") from None
-    _check_columns(pf.schema_arrow.names, cols, path)
+    check_columns(pf.schema_arrow.names, cols, path)
     done = 0
     for batch in pf.iter_batches(batch_size=chunk_size):
         df = batch.to_pandas(types_mapper=None)
@@ -162,7 +354,7 @@ def _jsonl_chunks(path, cols, chunk_size):
             except (ValueError, UnicodeDecodeError):
                 obj = {"__row_error__": ROW_BAD_JSON}
             if not checked and "__row_error__" not in obj:
-                _check_columns(obj.keys(), cols, path)
+                check_columns(obj.keys(), cols, path)
                 checked = True
             rows.append(obj)
             if len(rows) >= chunk_size:
@@ -179,7 +371,7 @@ def iter_chunks(path, cols, chunk_size):
     if not os.path.exists(path):
         raise InputError(f"input file not found: {path}")
     fmt = input_format(path)
-    if fmt == ".csv":
+    if fmt in DELIMITED:
         return _csv_chunks(path, cols, chunk_size)
     if fmt == ".parquet":
         return _parquet_chunks(path, cols, chunk_size)

@@ -73,8 +73,10 @@ def test_audit_csv_cells_cannot_start_a_formula(csv_in, tmp_path):
     out = tmp_path / "out.csv"
     run_audit(csv_in, out, opts())
     sites = pd.read_csv(out, dtype=str, keep_default_na=False)["site"].tolist()
-    assert sites[2].startswith("'=") and sites[3] == "'+1" and sites[5] == "'-2"
-    assert all(not s.startswith(("=", "+", "-", "@")) for s in sites)
+    # OWASP's rule for text cells; a number ("+1", "-2") is data and stays as it is (issue 12)
+    assert sites[2].startswith("'=") and sites[4] == "'@x"
+    assert sites[3] == "+1" and sites[5] == "-2"
+    assert all(not s.startswith(("=", "@")) for s in sites)
 
 
 def test_audit_ids_are_row_numbers_without_id_column(tmp_path):
@@ -98,7 +100,7 @@ def test_audit_parquet_roundtrip_and_non_text_values(tmp_path):
     assert got.loc[1, "error"].startswith("E101") and got.loc[2, "error"].startswith("E101")
     assert list(got["id"]) == ["1", "2", "3"]
     assert got.loc[0, "mismatch"] == False  # noqa: E712 - explicit bool column
-    assert list(got["mrn_hash"]) == ["1", "2", "3"]
+    assert list(got["mrn_hash"]) == [1, 2, 3]   # carried columns keep their type (issue 12)
 
 
 def test_audit_jsonl_keeps_nested_records_and_bad_lines(tmp_path):
