@@ -110,6 +110,7 @@ def chunk_stats(records):
         c["rows"] += 1
         if rec["status"] != "ok":
             c["errors"] += 1
+            c[f"error_code:{(rec.get('error') or 'E000').split()[0]}"] += 1
             continue
         rec_ = rec["recommendation"]
         c[f"category:{rec_['category']}"] += 1
@@ -178,6 +179,7 @@ class PartStore:
         self.dir = os.path.join(folder, f".{name}.parts")
         self.manifest = os.path.join(self.dir, "manifest.json")
         self.fmt = fmt
+        self.fresh = False
 
     def exists(self):
         return os.path.isdir(self.dir)
@@ -207,8 +209,7 @@ class PartStore:
                                       "interrupted run; rerun with --force to start over")
                 return self.done()
             shutil.rmtree(self.dir)
-        elif resume:
-            raise OutputError(f"nothing to resume for {os.path.basename(self.out)}")
+        self.fresh = True  # (with --resume: nothing to resume, so a fresh run; the summary says so)
         os.makedirs(self.dir)
         with open(self.manifest, "w", encoding="utf-8") as f:
             json.dump(signature, f, indent=1)
@@ -220,9 +221,14 @@ class PartStore:
         with open(self.stats_path(index), "w", encoding="utf-8") as f:
             json.dump(result["stats"], f)
         tmp = self.part_path(index) + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(result["part"])  # JSON made by process_chunk
-        os.replace(tmp, self.part_path(index))
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(result["part"])  # JSON made by process_chunk
+            os.replace(tmp, self.part_path(index))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)  # a full disk must not stay full of a half-written part
+            raise
 
     def read_stats(self, index):
         with open(self.stats_path(index), encoding="utf-8") as f:
@@ -509,6 +515,11 @@ def run_audit(input_path, out_path, opts=None):
         if not done and not store.done():
             store.cleanup()  # nothing finished: leave no manifest that would refuse the rerun
         raise
+    except OSError as exc:
+        # disk full, permission denied...: name the output, never a cell
+        raise OutputError(f"cannot write {out_path} or its partial results beside it: "
+                          f"{exc.strerror or type(exc).__name__}; finished chunks are kept, "
+                          "rerun with --resume once the problem is fixed") from None
 
 
 def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried_types):
@@ -537,8 +548,10 @@ def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried
     else:
         results = _run_serial(todo())
     resumed_chunks = len(done)
+    rows_this_run = 0
     for result in results:
         store.write(result)
+        rows_this_run += result["n"]
         progress.update(result["n"], positions.get(result["index"], 0))
     progress.close()
 
@@ -546,16 +559,18 @@ def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried
     for i in range(n_chunks):
         totals.update(store.read_stats(i))
     summary = _summary(totals, time.monotonic() - started, input_path, out_path, resumed_chunks, n_chunks,
-                       opts)
+                       opts, rows_this_run)
+    summary["fresh_start"] = bool(opts.resume and store.fresh)
     _assemble(store, n_chunks, out_path, fmt, summary, carried_types)
     store.cleanup()
     return summary
 
 
-def _summary(totals, elapsed, input_path, out_path, resumed, n_chunks, opts):
+def _summary(totals, elapsed, input_path, out_path, resumed, n_chunks, opts, rows_this_run=None):
     def pick(prefix):
         return {k[len(prefix):]: v for k, v in sorted(totals.items()) if k.startswith(prefix)}
     rows = totals.get("rows", 0)
+    rows_this_run = rows if rows_this_run is None else rows_this_run
     return {
         "input": os.path.basename(input_path), "output": os.path.basename(out_path),
         "rows": rows, "errors": totals.get("errors", 0),
@@ -563,7 +578,10 @@ def _summary(totals, elapsed, input_path, out_path, resumed, n_chunks, opts):
         "no_order": totals.get("no_order", 0), "mismatches": totals.get("mismatches", 0),
         "mismatch_types": pick("type:"), "categories": pick("category:"),
         "mismatch_by_category": pick("category_mismatch:"), "mismatch_by_urgency": pick("urgency_mismatch:"),
-        "elapsed_s": round(elapsed, 2), "rows_per_s": round(rows / elapsed, 1) if elapsed > 0 else None,
+        "errors_by_code": pick("error_code:"),
+        # the speed of this run: rows of chunks finished by an earlier, interrupted run do not count
+        "elapsed_s": round(elapsed, 2), "rows_this_run": rows_this_run,
+        "rows_per_s": round(rows_this_run / elapsed, 1) if elapsed > 0 else None,
         "chunks": n_chunks, "chunks_resumed": resumed, "engine": opts.engine,
         "workers": opts.workers, "model": bool(opts.model),
     }
@@ -580,8 +598,13 @@ def format_summary(s):
     ]
     for t, n in sorted(s["mismatch_types"].items(), key=lambda kv: -kv[1]):
         lines.append(f"    {t:<28}{n:>8,}")
+    if s.get("errors_by_code"):
+        lines.append("  errors by code: " + ", ".join(f"{c} {n:,}" for c, n in s["errors_by_code"].items()))
     if s.get("chunks_resumed"):
-        lines.append(f"  resumed: {s['chunks_resumed']} of {s['chunks']} chunks were already done")
+        lines.append(f"  resumed: {s['chunks_resumed']} of {s['chunks']} chunks were already done "
+                     f"({s.get('rows_this_run', 0):,} rows processed in this run)")
+    if s.get("fresh_start"):
+        lines.append("  --resume: there was nothing to resume, so this was a fresh run")
     return "\n".join(lines)
 
 

@@ -38,7 +38,13 @@ def _cmd_explain(args):
 
 
 def _cmd_audit(args):
+    import signal
     from .audit import AuditOptions, run_audit
+
+    def on_term(signum, frame):  # a scheduler's SIGTERM ends the run like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
     opts = AuditOptions(
         text_col=args.text_col, order_col=args.order_col, id_col=args.id_col,
         sep=args.sep, encoding=args.encoding,
@@ -46,7 +52,16 @@ def _cmd_audit(args):
         model=args.model, chunk_size=args.chunk_size, max_chars=args.max_chars,
         force=args.force, resume=args.resume, quiet=args.quiet,
     )
-    summary = run_audit(args.input, args.out, opts)
+    try:
+        summary = run_audit(args.input, args.out, opts)
+    except KeyboardInterrupt:
+        parts = os.path.join(os.path.dirname(os.path.abspath(args.out)), f".{os.path.basename(args.out)}.parts")
+        if os.path.isdir(parts):
+            sys.stderr.write(f"spine-audit: interrupted; finished chunks are kept in {parts}: run the same command "
+                             "with --resume to continue\n")
+        else:
+            sys.stderr.write("spine-audit: interrupted before any chunk was finished; nothing was written\n")
+        return 130
     if not args.quiet:
         from .audit import format_summary
         sys.stderr.write(format_summary(summary) + "\n")

@@ -155,3 +155,92 @@ def test_spine_audit_import_name_is_the_public_api():
     assert recommend({}, None, ["LUMBAR"], 80)["category"] == "FRACTURE_RISK"
     rec = analyze("58M h/o prostate ca, new mid back pain.", ordered="MRI T-spine w/o")
     assert compare(rec["recommendation"], rec["ordered"]) == rec["mismatch"]["types"]
+
+
+# --- run control (issue 12): summary, resume, signals, full disks ---------------------------------
+
+def _many(path, n):
+    rows = [{"id": f"r{i}", "text": ["LBP x 3 days, no red flags.", "", "Fever 38.9, r/o discitis."][i % 3],
+             "ordered": "MRI L-spine w/o"} for i in range(n)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_summary_breaks_errors_down_by_code(tmp_path):
+    src = _many(tmp_path / "in.csv", 9)
+    summary = run_audit(src, tmp_path / "o.csv", AuditOptions(quiet=True))
+    assert summary["errors"] == 3 and summary["errors_by_code"] == {"E101": 3}
+    from pipeline.audit import format_summary
+    assert "errors by code: E101 3" in format_summary(summary)
+
+
+def test_resume_with_nothing_to_resume_is_a_fresh_run(tmp_path):
+    src = _many(tmp_path / "in.csv", 6)
+    summary = run_audit(src, tmp_path / "o.csv", AuditOptions(quiet=True, resume=True))
+    assert summary["rows"] == 6 and summary["fresh_start"] is True and summary["chunks_resumed"] == 0
+
+
+def test_resumed_run_counts_only_its_own_rows(tmp_path, monkeypatch):
+    import pipeline.audit as audit
+    src = _many(tmp_path / "in.csv", 40)
+    real = audit.process_chunk
+
+    def stop(payload):
+        if payload["index"] == 5:
+            raise KeyboardInterrupt
+        return real(payload)
+
+    monkeypatch.setattr(audit, "process_chunk", stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_audit(src, tmp_path / "o.csv", AuditOptions(quiet=True, chunk_size=5))
+    monkeypatch.setattr(audit, "process_chunk", real)
+    summary = run_audit(src, tmp_path / "o.csv", AuditOptions(quiet=True, chunk_size=5, resume=True))
+    assert summary["rows"] == 40 and summary["chunks_resumed"] == 5 and summary["rows_this_run"] == 15
+
+
+def test_full_disk_names_the_output_and_leaves_no_temporary_part(tmp_path, monkeypatch):
+    import errno
+    import pipeline.audit as audit
+    src = _many(tmp_path / "in.csv", 12)
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def full(a, b):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(audit.os, "replace", full)
+    out = tmp_path / "o.csv"
+    with pytest.raises(OutputError, match=r"cannot write .*o\.csv.*No space left on device.*--resume"):
+        run_audit(src, out, AuditOptions(quiet=True, chunk_size=5))
+    parts = tmp_path / ".o.csv.parts"
+    assert not any(n.endswith(".tmp") for n in os.listdir(parts))
+    monkeypatch.setattr(audit.os, "replace", real_replace)
+    summary = run_audit(src, out, AuditOptions(quiet=True, chunk_size=5, resume=True))
+    assert summary["rows"] == 12 and summary["chunks_resumed"] == 1
+
+
+@pytest.mark.slow
+def test_sigterm_leaves_a_resumable_run_and_says_how_to_resume(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    src = _many(tmp_path / "in.csv", 3000)
+    out = tmp_path / "o.csv"
+    cmd = [sys.executable, "-m", "pipeline.cli", "audit", str(src), "--out", str(out), "--chunk-size", "100"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parts = tmp_path / ".o.csv.parts"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (parts.exists() and any(n.startswith("part-") for n in os.listdir(parts))):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    done = subprocess.run(cmd + ["--resume", "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(out)) == 3000
