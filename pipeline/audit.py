@@ -55,6 +55,8 @@ class AuditOptions:
     force: bool = False
     resume: bool = False
     quiet: bool = False
+    group_by: tuple = ()      # carried columns to break mismatch rates down by (site, department ...)
+    by_month: str = None      # a date column: mismatch rates per calendar month
 
 
 # --------------------------------------------------------------------------- #
@@ -78,7 +80,7 @@ def process_chunk(payload):
     model = _model_for(settings.get("model"))
     if model is not None:
         model.score_records(records, [r[1] for r in rows], [r[2] for r in rows])
-    stats = chunk_stats(records)
+    stats = chunk_stats(records, _group_keys(carried, len(rows), settings))
     fmt = settings["format"]
     if fmt == ".jsonl":
         out = []
@@ -104,9 +106,37 @@ def process_chunk(payload):
     return {"index": index, "n": len(rows), "part": part, "stats": stats}
 
 
-def chunk_stats(records):
+def _month(value):
+    """"YYYY-MM" of a date value (a Timestamp, a date, or text pandas can read), or None."""
+    if value is None:
+        return None
+    import pandas as pd
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    return None if pd.isna(ts) else f"{ts.year:04d}-{ts.month:02d}"
+
+
+def _group_keys(carried, n, settings):
+    """Per row, the JSON key of its group (None when no breakdown was asked)."""
+    cols = list(settings.get("group_by") or ())
+    month_col = settings.get("by_month")
+    if not cols and not month_col:
+        return None
+    keys = []
+    for k in range(n):
+        key = {c: (None if carried.get(c) is None or carried[c][k] is None else str(carried[c][k])) for c in cols}
+        if month_col:
+            key["month"] = _month(carried.get(month_col, [None] * n)[k])
+        keys.append(json.dumps(key, sort_keys=True))
+    return keys
+
+
+def chunk_stats(records, group_keys=None):
     c = Counter()
-    for rec in records:
+    for k, rec in enumerate(records):
+        group = None if group_keys is None else group_keys[k]
         c["rows"] += 1
         if rec["status"] != "ok":
             c["errors"] += 1
@@ -122,6 +152,12 @@ def chunk_stats(records):
             continue
         c["compared"] += 1
         types = rec["mismatch"]["types"]
+        if group is not None:
+            c[f"group_compared:{group}"] += 1
+            if types:
+                c[f"group_mismatches:{group}"] += 1
+                for t in types:
+                    c[f"group_type:{t}:{group}"] += 1
         if types:
             c["mismatches"] += 1
             c[f"urgency_mismatch:{rec_['urgency']}"] += 1
@@ -250,6 +286,7 @@ def _signature(path, opts, chunk_size, fmt):
         "format": fmt, "chunk_size": chunk_size,
         "text_col": opts.text_col, "order_col": opts.order_col, "id_col": opts.id_col,
         "sep": opts.sep, "encoding": opts.encoding,
+        "group_by": list(opts.group_by or ()), "by_month": opts.by_month,
         "max_chars": opts.max_chars, "model": sha256_file(opts.model) if opts.model else None,
     }
 
@@ -497,7 +534,8 @@ def run_audit(input_path, out_path, opts=None):
         check_encoding(input_path, opts.encoding)
     columns = input_columns(input_path, cols)
     if columns is not None:
-        check_columns(columns, cols, input_path)
+        check_columns(columns, cols, input_path, extra=[("group-by", c) for c in (opts.group_by or ())]
+                      + ([("by-month", opts.by_month)] if opts.by_month else []))
 
     store = PartStore(out_path, fmt)
     if store.exists() and not (opts.resume or opts.force):
@@ -524,7 +562,8 @@ def run_audit(input_path, out_path, opts=None):
 
 def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried_types):
     settings = {"format": fmt, "max_chars": opts.max_chars,
-                "model": os.path.abspath(opts.model) if opts.model else None}
+                "model": os.path.abspath(opts.model) if opts.model else None,
+                "group_by": list(opts.group_by or ()), "by_month": opts.by_month}
     started = time.monotonic()
     progress = Progress(progress_total(input_path), enabled=not opts.quiet and sys.stderr.isatty())
     positions = {}
@@ -561,6 +600,8 @@ def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried
     summary = _summary(totals, time.monotonic() - started, input_path, out_path, resumed_chunks, n_chunks,
                        opts, rows_this_run)
     summary["fresh_start"] = bool(opts.resume and store.fresh)
+    if summary.get("breakdown") is not None and fmt != ".html":
+        summary["summary_file"] = os.path.basename(write_summary_json(summary, out_path))
     _assemble(store, n_chunks, out_path, fmt, summary, carried_types)
     store.cleanup()
     return summary
@@ -579,12 +620,57 @@ def _summary(totals, elapsed, input_path, out_path, resumed, n_chunks, opts, row
         "mismatch_types": pick("type:"), "categories": pick("category:"),
         "mismatch_by_category": pick("category_mismatch:"), "mismatch_by_urgency": pick("urgency_mismatch:"),
         "errors_by_code": pick("error_code:"),
+        "breakdown": _breakdown(totals, opts),
         # the speed of this run: rows of chunks finished by an earlier, interrupted run do not count
         "elapsed_s": round(elapsed, 2), "rows_this_run": rows_this_run,
         "rows_per_s": round(rows_this_run / elapsed, 1) if elapsed > 0 else None,
         "chunks": n_chunks, "chunks_resumed": resumed, "engine": opts.engine,
         "workers": opts.workers, "model": bool(opts.model),
     }
+
+
+def _wilson(k, n, z=1.96):
+    """95% Wilson score interval of a proportion k/n."""
+    if not n:
+        return [0.0, 0.0]
+    import math
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+
+
+def _breakdown(totals, opts):
+    """Mismatch rate per group (the --group-by columns and the month of
+    --by-month) with counts, a 95% Wilson interval and counts per type."""
+    if not opts.group_by and not opts.by_month:
+        return None
+    groups = {}
+    for key, n in totals.items():
+        if key.startswith("group_compared:"):
+            groups.setdefault(key[len("group_compared:"):], {})["compared"] = n
+    out = []
+    for g, d in groups.items():
+        compared = d["compared"]
+        mism = totals.get(f"group_mismatches:{g}", 0)
+        types = {k.split(":", 2)[1]: v for k, v in totals.items()
+                 if k.startswith("group_type:") and k.split(":", 2)[2] == g}
+        out.append({"group": json.loads(g), "orders_compared": compared, "mismatches": mism,
+                    "mismatch_rate": round(mism / compared, 4) if compared else None,
+                    "ci95": _wilson(mism, compared), "mismatch_types": dict(sorted(types.items()))})
+    out.sort(key=lambda r: [("" if v is None else v) for _, v in sorted(r["group"].items())])
+    return out
+
+
+def write_summary_json(summary, out_path):
+    """``<out>.summary.json`` beside a table output (the run summary, with
+    the breakdowns): written atomically, like the output."""
+    path = f"{out_path}.summary.json"
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1, default=str)
+    os.replace(tmp, path)
+    return path
 
 
 def format_summary(s):
@@ -605,6 +691,16 @@ def format_summary(s):
                      f"({s.get('rows_this_run', 0):,} rows processed in this run)")
     if s.get("fresh_start"):
         lines.append("  --resume: there was nothing to resume, so this was a fresh run")
+    if s.get("breakdown"):
+        lines.append("  mismatch rate by group (95% interval):")
+        for r in s["breakdown"][:40]:
+            label = ", ".join(f"{k}={v if v is not None else '(blank)'}" for k, v in sorted(r["group"].items()))
+            rate = r["mismatch_rate"]
+            lines.append(f"    {label:<40.40} {r['mismatches']:>6,}/{r['orders_compared']:<6,} "
+                         + (f"{100 * rate:5.1f}% [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}]"
+                            if rate is not None else ""))
+        if len(s["breakdown"]) > 40:
+            lines.append(f"    ... {len(s['breakdown']) - 40} more groups in the summary file")
     return "\n".join(lines)
 
 

@@ -48,6 +48,8 @@ def _cmd_audit(args):
     opts = AuditOptions(
         text_col=args.text_col, order_col=args.order_col, id_col=args.id_col,
         sep=args.sep, encoding=args.encoding,
+        group_by=tuple(c.strip() for g in (args.group_by or []) for c in g.split(",") if c.strip()),
+        by_month=args.by_month,
         workers=args.workers, engine=args.engine, scheduler=args.scheduler,
         model=args.model, chunk_size=args.chunk_size, max_chars=args.max_chars,
         force=args.force, resume=args.resume, quiet=args.quiet,
@@ -131,6 +133,11 @@ def build_parser():
                    help="column with the ordered study (default: ordered, which may be absent; a name you give must exist)")
     p.add_argument("--id-col", default=None,
                    help="column with the row id (default: id, row number when absent; a name you give must exist)")
+    p.add_argument("--group-by", action="append", default=None, metavar="COL[,COL...]",
+                   help="break mismatch rates down by these carried columns (site, department, provider); "
+                        "repeatable")
+    p.add_argument("--by-month", default=None, metavar="DATECOL",
+                   help="break mismatch rates down by the calendar month of this date column")
     p.add_argument("--sep", default=None, help="delimiter of a text input (default: sniffed among , ; tab |; 'tab' for tab)")
     p.add_argument("--encoding", default=None,
                    help="encoding of a text input (default: UTF-8, with or without BOM; e.g. cp1252 for Excel on Windows)")

@@ -75,6 +75,27 @@ def _protocol(p):
     return f"{p.get('modality')} / {contrast} / {regions}"
 
 
+def _breakdown_table(rows):
+    """Mismatch rate per group (--group-by / --by-month), with its interval."""
+    if not rows:
+        return ""
+    cols = sorted({k for r in rows for k in r["group"]})
+    head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
+    body = []
+    for r in rows:
+        cells = "".join(f"<td>{_esc(r['group'].get(c) if r['group'].get(c) is not None else '(blank)')}</td>"
+                        for c in cols)
+        rate = "" if r["mismatch_rate"] is None else (
+            f"{100 * r['mismatch_rate']:.1f}% [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}]")
+        types = ", ".join(f"{t} {n}" for t, n in r["mismatch_types"].items())
+        body.append(f"<tr class='group'>{cells}<td>{r['orders_compared']:,}</td><td>{r['mismatches']:,}</td>"
+                    f"<td>{_esc(rate)}</td><td>{_esc(types)}</td></tr>")
+    return ("<h2>Mismatch rate by group</h2><p class='muted'>Orders compared, mismatches and the mismatch "
+            "rate with its 95% Wilson interval, per group.</p><table id='groups'><thead><tr>" + head
+            + "<th>compared</th><th>mismatches</th><th>rate (95% CI)</th><th>by type</th></tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
 def _bars(counts, total, label):
     if not counts:
         return f"<p class='muted'>No {label}.</p>"
@@ -168,6 +189,7 @@ def render(flagged, s, n_flagged=None):
         f"<section><h2>Mismatches by category</h2>{_bars(s.get('mismatch_by_category', {}), compared, 'mismatches')}</section>",
         f"<section><h2>Mismatches by urgency</h2>{_bars(s.get('mismatch_by_urgency', {}), compared, 'mismatches')}</section>",
         "</div>",
+        _breakdown_table(s.get("breakdown")),
         "<h2>Flagged referrals</h2>",
         f"<p class='muted'>Sorted by severity: safety types (gadolinium, MRI safety, contrast only) first, "
         f"then emergent, urgent and routine; then by model score when a model was used. "

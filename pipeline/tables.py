@@ -145,20 +145,21 @@ class Columns:
         return self.id if self.id is not None else "id"
 
 
-def check_columns(columns, cols, path):
+def check_columns(columns, cols, path, extra=()):
     """Every column named by an option exists; the error lists the columns
-    that do and suggests the closest one."""
+    that do and suggests the closest one. ``extra``: more (option, name)."""
     import difflib
     columns = [str(c) for c in columns]
     needed = [("text", cols.text)] + [(what, name) for what, name in (("order", cols.order), ("id", cols.id))
-                                      if name is not None]
+                                      if name is not None] + list(extra)
     for what, name in needed:
         if name in columns:
             continue
         shown = ", ".join(columns[:30]) or "(none)"
         lowered = {c.lower(): c for c in columns}
         close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
-        hint = f"; did you mean '{lowered[close[0]]}' (--{what}-col)?" if close else ""
+        option = f"--{what}-col" if what in ("text", "order", "id") else f"--{what}"
+        hint = f"; did you mean '{lowered[close[0]]}' ({option})?" if close else ""
         raise InputError(f"{os.path.basename(str(path))} has no {what} column '{name}'; columns are: {shown}{hint}")
 
 

@@ -244,3 +244,42 @@ def test_sigterm_leaves_a_resumable_run_and_says_how_to_resume(tmp_path):
     done = subprocess.run(cmd + ["--resume", "--quiet"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert len(pd.read_csv(out)) == 3000
+
+
+def test_breakdowns_by_site_department_and_month(tmp_path):
+    rows = []
+    for i in range(12):
+        rows.append({"Accession": f"A{i}", "Reason for Exam": "LBP x 3 days, no red flags." if i % 2 else
+                     "Fever 38.9, r/o discitis.", "Exam Description": "MRI L-spine w/o",
+                     "Site": "North" if i < 6 else "South", "Dept": "ED" if i % 3 else "Spine",
+                     "Order Date": f"2024-0{1 + i % 2}-15"})
+    src = tmp_path / "export.csv"
+    pd.DataFrame(rows).to_csv(src, index=False)
+    out = tmp_path / "audit.csv"
+    opts = dict(OPTS, group_by=("Site",), by_month="Order Date")
+    summary = run_audit(src, out, AuditOptions(**opts))
+    groups = {(r["group"]["Site"], r["group"]["month"]): r for r in summary["breakdown"]}
+    assert set(groups) == {("North", "2024-01"), ("North", "2024-02"), ("South", "2024-01"), ("South", "2024-02")}
+    # even rows (month 01) are suspected infection with MRI without contrast: MISSING_CONTRAST;
+    # odd rows (month 02) are uncomplicated: NOT_INDICATED
+    north_jan = groups[("North", "2024-01")]
+    assert north_jan["orders_compared"] == 3 and north_jan["mismatches"] == 3
+    assert north_jan["mismatch_types"] == {"MISSING_CONTRAST": 3}
+    assert north_jan["ci95"][0] < 1.0 <= north_jan["ci95"][1] + 1e-9
+    side = json.loads((tmp_path / "audit.csv.summary.json").read_text())
+    assert side["breakdown"] == summary["breakdown"]
+    html = tmp_path / "audit.html"
+    run_audit(src, html, AuditOptions(**opts))
+    page = html.read_text()
+    assert "Mismatch rate by group" in page and "South" in page and "2024-02" in page
+    with pytest.raises(InputError, match=r"no group-by column 'Sitee'.*did you mean 'Site' \(--group-by\)"):
+        run_audit(src, tmp_path / "x.csv", AuditOptions(**dict(OPTS, group_by=("Sitee",))))
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    from pipeline.audit import _wilson
+    assert _wilson(0, 0) == [0.0, 0.0]
+    lo, hi = _wilson(5, 10)          # 0.5 +- : (0.2366, 0.7634)
+    assert abs(lo - 0.2366) < 1e-3 and abs(hi - 0.7634) < 1e-3
+    lo, hi = _wilson(0, 20)          # (0, 0.1611)
+    assert lo == 0.0 and abs(hi - 0.1611) < 1e-3
