@@ -46,6 +46,7 @@ class AuditOptions:
     id_col: str = None
     sep: str = None
     encoding: str = None
+    sheet: str = None
     workers: int = 1
     engine: str = "local"
     scheduler: object = None
@@ -90,7 +91,9 @@ def process_chunk(payload):
             out.append(json.dumps(rec, ensure_ascii=False, default=str))
     elif fmt == ".html":
         from .report import compact_record
-        out = [compact_record(rec, rows[k][1], rows[k][2]) for k, rec in enumerate(records)]
+        shown = [c for c in list(settings.get("group_by") or ()) + [settings.get("by_month")] if c and c in carried]
+        out = [compact_record(rec, rows[k][1], rows[k][2], {c: carried[c][k] for c in shown})
+               for k, rec in enumerate(records)]
     else:
         out = []
         for k, rec in enumerate(records):
@@ -285,7 +288,7 @@ def _signature(path, opts, chunk_size, fmt):
         "input": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
         "format": fmt, "chunk_size": chunk_size,
         "text_col": opts.text_col, "order_col": opts.order_col, "id_col": opts.id_col,
-        "sep": opts.sep, "encoding": opts.encoding,
+        "sep": opts.sep, "encoding": opts.encoding, "sheet": opts.sheet,
         "group_by": list(opts.group_by or ()), "by_month": opts.by_month,
         "max_chars": opts.max_chars, "model": sha256_file(opts.model) if opts.model else None,
     }
@@ -526,7 +529,8 @@ def run_audit(input_path, out_path, opts=None):
     if chunk_size < 1:
         raise InputError("--chunk-size must be at least 1")
 
-    cols = Columns(opts.text_col, opts.order_col, opts.id_col, sep=opts.sep, encoding=opts.encoding)
+    cols = Columns(opts.text_col, opts.order_col, opts.id_col, sep=opts.sep, encoding=opts.encoding,
+                   sheet=opts.sheet)
     # Everything that can be checked before the run starts is checked here,
     # so that a failed start leaves nothing behind (a corrected rerun is then
     # not refused for leftovers).
@@ -565,7 +569,7 @@ def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried
                 "model": os.path.abspath(opts.model) if opts.model else None,
                 "group_by": list(opts.group_by or ()), "by_month": opts.by_month}
     started = time.monotonic()
-    progress = Progress(progress_total(input_path), enabled=not opts.quiet and sys.stderr.isatty())
+    progress = Progress(progress_total(input_path, cols), enabled=not opts.quiet and sys.stderr.isatty())
     positions = {}
     n_chunks = 0
 

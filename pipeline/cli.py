@@ -47,7 +47,7 @@ def _cmd_audit(args):
     signal.signal(signal.SIGTERM, on_term)
     opts = AuditOptions(
         text_col=args.text_col, order_col=args.order_col, id_col=args.id_col,
-        sep=args.sep, encoding=args.encoding,
+        sep=args.sep, encoding=args.encoding, sheet=args.sheet,
         group_by=tuple(c.strip() for g in (args.group_by or []) for c in g.split(",") if c.strip()),
         by_month=args.by_month,
         workers=args.workers, engine=args.engine, scheduler=args.scheduler,
@@ -126,7 +126,7 @@ def build_parser():
     p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("audit", help="analyse a batch (CSV, Parquet, JSONL) into CSV, Parquet, JSONL or HTML")
-    p.add_argument("input", help="input file: .csv, .tsv, .txt (also .gz, .bz2, .xz), .parquet or .jsonl")
+    p.add_argument("input", help="input file: .csv, .tsv, .txt (also .gz, .bz2, .xz), .xlsx, .parquet or .jsonl")
     p.add_argument("--out", required=True, help="output file: .csv, .parquet, .jsonl or .html")
     p.add_argument("--text-col", default="text", help="column with the referral text (default: text)")
     p.add_argument("--order-col", default=None,
@@ -138,6 +138,7 @@ def build_parser():
                         "repeatable")
     p.add_argument("--by-month", default=None, metavar="DATECOL",
                    help="break mismatch rates down by the calendar month of this date column")
+    p.add_argument("--sheet", default=None, help="sheet of an .xlsx input (default: the first)")
     p.add_argument("--sep", default=None, help="delimiter of a text input (default: sniffed among , ; tab |; 'tab' for tab)")
     p.add_argument("--encoding", default=None,
                    help="encoding of a text input (default: UTF-8, with or without BOM; e.g. cp1252 for Excel on Windows)")

@@ -16,8 +16,9 @@ STATUS_CLASS = {"present": "st-present", "negated": "st-negated", "family": "st-
                 "hypothetical": "st-hypothetical"}
 
 
-def compact_record(rec, text, ordered_raw):
-    """What the report needs of one row (small unless the row is flagged)."""
+def compact_record(rec, text, ordered_raw, carried=None):
+    """What the report needs of one row (small unless the row is flagged);
+    ``carried``: the --group-by / --by-month columns, shown beside it."""
     mm = rec.get("mismatch") or {}
     flagged = rec.get("status") == "ok" and bool(mm.get("types"))
     if not flagged:
@@ -31,6 +32,7 @@ def compact_record(rec, text, ordered_raw):
         "recommended": {k: r[k] for k in ("modality", "contrast", "regions", "flags", "alternatives")},
         "ordered": rec["ordered"], "rule_ids": r["rule_ids"], "citations": r["citations"],
         "concepts": rec["concepts"], "duration_weeks": rec["duration_weeks"], "age_years": rec.get("age_years"),
+        "carried": {k: (None if v is None else str(v)) for k, v in (carried or {}).items()},
     }
 
 
@@ -210,7 +212,9 @@ def render(flagged, s, n_flagged=None):
         score = "" if r.get("score") is None else f"{r['score']:.2f}"
         parts.append(
             f"<tr class='flagged' id='r-{k}' data-types='{_esc(' '.join(r['types']))}' "
-            f"data-category='{_esc(r['category'])}'><td>{k + 1}</td><td>{_esc(r['id'])}</td>"
+            f"data-category='{_esc(r['category'])}'><td>{k + 1}</td><td>{_esc(r['id'])}"
+            + "".join(f"<br><span class='muted'>{_esc(c)}: {_esc(v)}</span>" for c, v in (r.get('carried') or {}).items())
+            + "</td>"
             f"<td>{_esc(r.get('age_years'))}</td><td>{tags}</td>"
             f"<td>{_esc(r['category'])}</td><td class='urg-{_esc(r['urgency'])}'>{_esc(r['urgency'])}</td>"
             f"<td>{score}</td><td>{_esc(_protocol(r['ordered']))}</td><td>{_esc(_protocol(r['recommended']))}</td></tr>")

@@ -19,7 +19,7 @@ from .errors import InputError
 
 DELIMITED = (".csv", ".tsv", ".txt")
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
-INPUT_FORMATS = DELIMITED + (".parquet", ".jsonl")
+INPUT_FORMATS = DELIMITED + (".parquet", ".jsonl", ".xlsx")
 OUTPUT_FORMATS = (".csv", ".parquet", ".jsonl", ".html")
 
 # Flat layout (FORMATS.md), then extensions, then the carried input columns.
@@ -135,6 +135,7 @@ class Columns:
     id: str = None
     sep: str = None          # delimiter of delimited text (None: sniffed)
     encoding: str = None     # of delimited text (None: UTF-8, checked)
+    sheet: str = None        # of a workbook (None: the first sheet)
 
     @property
     def order_name(self):
@@ -307,6 +308,13 @@ def input_columns(path, cols):
             raise InputError(f"{name} is not readable delimited text ({type(exc).__name__})") from None
         finally:
             raw.close()
+    if fmt == ".xlsx":
+        wb, ws = _open_sheet(path, cols)
+        try:
+            first = next(ws.iter_rows(values_only=True, max_row=1), None)
+            return None if first is None else _header(first)
+        finally:
+            wb.close()
     if fmt == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -367,8 +375,56 @@ def _jsonl_chunks(path, cols, chunk_size):
             raise InputError(f"{os.path.basename(str(path))} has no rows")
 
 
+def _open_sheet(path, cols):
+    """(workbook, worksheet) of an .xlsx in openpyxl's read-only (streaming) mode."""
+    import zipfile
+    from openpyxl import load_workbook
+    name = os.path.basename(str(path))
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
+    if cols.sheet is None:
+        return wb, wb.worksheets[0]
+    if cols.sheet not in wb.sheetnames:
+        wb.close()
+        raise InputError(f"{name} has no sheet '{cols.sheet}'; sheets are: {', '.join(wb.sheetnames)}")
+    return wb, wb[cols.sheet]
+
+
+def _header(row):
+    return [f"column {k + 1}" if v is None else str(v) for k, v in enumerate(row)]
+
+
+def _xlsx_chunks(path, cols, chunk_size):
+    """Rows of the first sheet (or --sheet), streamed: the first row is the header."""
+    import pandas as pd
+    wb, ws = _open_sheet(path, cols)
+    try:
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise InputError(f"{os.path.basename(str(path))} has no rows")
+        header = _header(header)
+        check_columns(header, cols, path)
+        batch, done = [], 0
+        for row in rows:
+            if row is None or all(v is None for v in row):
+                continue  # openpyxl reports formatted but empty rows
+            batch.append(list(row[:len(header)]) + [None] * (len(header) - len(row)))
+            if len(batch) >= chunk_size:
+                done += len(batch)
+                yield pd.DataFrame(batch, columns=header, dtype=object), done
+                batch = []
+        if batch:
+            done += len(batch)
+            yield pd.DataFrame(batch, columns=header, dtype=object), done
+    finally:
+        wb.close()
+
+
 def iter_chunks(path, cols, chunk_size):
-    """Yield ``(DataFrame, progress)`` chunks; progress is bytes (CSV, JSONL) or rows (Parquet)."""
+    """Yield ``(DataFrame, progress)`` chunks; progress is bytes (text) or rows (Parquet, xlsx)."""
     if not os.path.exists(path):
         raise InputError(f"input file not found: {path}")
     fmt = input_format(path)
@@ -376,12 +432,21 @@ def iter_chunks(path, cols, chunk_size):
         return _csv_chunks(path, cols, chunk_size)
     if fmt == ".parquet":
         return _parquet_chunks(path, cols, chunk_size)
+    if fmt == ".xlsx":
+        return _xlsx_chunks(path, cols, chunk_size)
     return _jsonl_chunks(path, cols, chunk_size)
 
 
-def progress_total(path):
-    """Denominator of the progress figures: bytes, or rows for Parquet."""
-    if input_format(path) == ".parquet":
+def progress_total(path, cols=None):
+    """Denominator of the progress figures: bytes, or rows for Parquet and xlsx."""
+    fmt = input_format(path)
+    if fmt == ".parquet":
         import pyarrow.parquet as pq
         return pq.ParquetFile(path).metadata.num_rows
+    if fmt == ".xlsx":
+        wb, ws = _open_sheet(path, cols or Columns("text"))
+        try:
+            return max((ws.max_row or 1) - 1, 1)
+        finally:
+            wb.close()
     return os.path.getsize(path)

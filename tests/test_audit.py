@@ -125,7 +125,7 @@ def test_audit_run_level_errors(tmp_path, csv_in):
     with pytest.raises(InputError, match=r"no text column 'note'; columns are: id, text, ordered, site"):
         run_audit(csv_in, tmp_path / "o.csv", opts(text_col="note"))
     with pytest.raises(InputError, match="unknown input format"):
-        run_audit(tmp_path / "in.xlsx", tmp_path / "o.csv", opts())
+        run_audit(tmp_path / "in.xls", tmp_path / "o.csv", opts())  # .xlsx is read since issue 12; .xls is not
     with pytest.raises(InputError, match="unknown output format"):
         run_audit(csv_in, tmp_path / "o.xlsx", opts())
     with pytest.raises(OutputError, match="folder does not exist"):

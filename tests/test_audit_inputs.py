@@ -272,6 +272,7 @@ def test_breakdowns_by_site_department_and_month(tmp_path):
     run_audit(src, html, AuditOptions(**opts))
     page = html.read_text()
     assert "Mismatch rate by group" in page and "South" in page and "2024-02" in page
+    assert "Site: North" in page and "Order Date: 2024-01-15" in page   # beside each flagged referral
     with pytest.raises(InputError, match=r"no group-by column 'Sitee'.*did you mean 'Site' \(--group-by\)"):
         run_audit(src, tmp_path / "x.csv", AuditOptions(**dict(OPTS, group_by=("Sitee",))))
 
@@ -283,3 +284,28 @@ def test_wilson_interval_matches_the_textbook_values():
     assert abs(lo - 0.2366) < 1e-3 and abs(hi - 0.7634) < 1e-3
     lo, hi = _wilson(0, 20)          # (0, 0.1611)
     assert lo == 0.0 and abs(hi - 0.1611) < 1e-3
+
+
+def test_inputs_xlsx_first_sheet_or_named_sheet(tmp_path):
+    import datetime
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Cover"
+    ws.append(["nothing here"])
+    data = wb.create_sheet("Orders")
+    data.append(HEADER + ["Order Date", "Age"])
+    for r in ROWS:
+        data.append(r + [datetime.datetime(2024, 3, 1, 9, 30), 58])
+    data.append([None] * 7)  # a formatted, empty row
+    src = tmp_path / "export.xlsx"
+    wb.save(src)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(InputError, match="no text column 'Reason for Exam'"):
+        run_audit(src, out, AuditOptions(**OPTS))     # the first sheet is the cover sheet
+    with pytest.raises(InputError, match="no sheet 'Order'; sheets are: Cover, Orders"):
+        run_audit(src, out, AuditOptions(sheet="Order", **OPTS))
+    run_audit(src, out, AuditOptions(sheet="Orders", **OPTS))
+    got = _check(out)
+    assert [r["Age"] for r in got] == [58, 58, 58]
+    assert got[0]["Order Date"].startswith("2024-03-01")
