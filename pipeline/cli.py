@@ -126,7 +126,7 @@ def build_parser():
     p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("audit", help="analyse a batch (CSV, Parquet, JSONL) into CSV, Parquet, JSONL or HTML")
-    p.add_argument("input", help="input file: .csv, .tsv, .txt (also .gz, .bz2, .xz), .xlsx, .parquet or .jsonl")
+    p.add_argument("input", help="input file: .csv, .tsv, .txt (also .gz, .bz2, .xz, .zst), .xlsx, .parquet or .jsonl")
     p.add_argument("--out", required=True, help="output file: .csv, .parquet, .jsonl or .html")
     p.add_argument("--text-col", default="text", help="column with the referral text (default: text)")
     p.add_argument("--order-col", default=None,

@@ -1,8 +1,8 @@
 """Reading batch inputs in chunks and flattening records for tabular output.
 
 Inputs: delimited text (``.csv``, ``.tsv``, ``.txt``; the delimiter sniffed
-or given with ``--sep``), each also gzip / bz2 / xz compressed (``.csv.gz``
-...), Parquet and JSONL (by extension), read in chunks so memory does not
+or given with ``--sep``), each also gzip / bz2 / xz / zstd compressed
+(``.csv.gz`` ...), ``.xlsx``, Parquet and JSONL (by extension), read in chunks so memory does not
 grow with the number of rows. Delimited text is UTF-8 (with or without a
 byte-order mark) unless ``--encoding`` says otherwise; a file that is not
 valid UTF-8 is refused before any work, naming the encoding it most likely
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .errors import InputError
 
 DELIMITED = (".csv", ".tsv", ".txt")
-COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 INPUT_FORMATS = DELIMITED + (".parquet", ".jsonl", ".xlsx")
 OUTPUT_FORMATS = (".csv", ".parquet", ".jsonl", ".html")
 
@@ -55,7 +55,7 @@ def input_format(path):
     (a delimited file may be gzip, bz2 or xz compressed)."""
     ext, compression = split_compression(path)
     if ext not in INPUT_FORMATS or (compression and ext not in DELIMITED):
-        shown = ", ".join(INPUT_FORMATS) + " (delimited text also .gz, .bz2, .xz)"
+        shown = ", ".join(INPUT_FORMATS) + " (delimited text also .gz, .bz2, .xz, .zst)"
         raise InputError(f"unknown input format '{os.path.basename(str(path))}': use one of {shown}")
     return ext
 
@@ -179,6 +179,11 @@ def _open_raw(path):
     if compression == "xz":
         import lzma
         return raw, lzma.LZMAFile(raw)
+    if compression == "zstd":
+        import io
+
+        import zstandard
+        return raw, io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True))
     return raw, raw
 
 
@@ -287,7 +292,7 @@ def _csv_chunks(path, cols, chunk_size):
         raise InputError(f"{name} is not readable delimited text ({type(exc).__name__})") from None
     except UnicodeError:
         raise InputError(f"{name} does not decode as {cols.encoding or 'UTF-8'}; check --encoding") from None
-    except (OSError, EOFError) as exc:  # a damaged or truncated compressed file
+    except (OSError, EOFError, ValueError) as exc:  # a damaged or truncated compressed file
         raise InputError(f"{name} cannot be read ({type(exc).__name__})") from None
     finally:
         raw.close()

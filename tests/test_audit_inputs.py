@@ -23,13 +23,16 @@ ROWS = [
 OPTS = dict(text_col="Reason for Exam", order_col="Exam Description", id_col="Accession", quiet=True)
 
 
-def _write(path, sep=",", encoding="utf-8", compress=False, bom=False):
+def _write(path, sep=",", encoding="utf-8", compress=False, bom=False, zstd=False):
     buf = io.StringIO()
     csv.writer(buf, delimiter=sep, lineterminator="\r\n").writerows([HEADER] + ROWS)   # quotes as Excel does
     data = ("\ufeff" if bom else "") + buf.getvalue()
     raw = data.encode(encoding)
     if compress:
         raw = gzip.compress(raw)
+    if zstd:
+        import zstandard
+        raw = zstandard.ZstdCompressor().compress(raw)
     path.write_bytes(raw)
     return path
 
@@ -52,6 +55,7 @@ def _check(out):
     ("export.tsv", {"sep": "\t"}),
     ("export.txt", {"sep": "\t"}),
     ("export.csv.gz", {"compress": True}),
+    ("export.tsv.zst", {"sep": "\t", "zstd": True}),
     ("export_pipe.txt", {"sep": "|"}),
 ])
 def test_inputs_delimited_text_in_its_usual_shapes(tmp_path, name, kwargs):
