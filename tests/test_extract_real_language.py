@@ -66,6 +66,13 @@ CASES = [
     ("RADICULOPATHY", "Numbness in both feet.", P),
     ("RADICULOPATHY", "Pain shooting into the left thigh.", P),
     ("RADICULOPATHY", "Aching down the back of the arm into the hand.", P),
+    # consultation-note phrasings
+    ("CAUDA_EQUINA", "Bowel and bladder function are intact.", N),
+    ("MYELOPATHY", "She has difficulty ambulating.", P),
+    ("RADICULOPATHY", "Straight leg raising is negative bilaterally.", N),
+    ("NEURO_DEFICIT", "Deep tendon reflexes are 2+ and symmetric.", N),
+    ("FAILED_CONSERVATIVE_THERAPY", "Treated with physical therapy without significant improvement.", P),
+    ("WEIGHT_LOSS", "He has been losing weight without trying.", P),
     # wordings that count only when denied (RULES.md 5)
     ("IV_DRUG_USE", "Denies illicit drug use.", N),
     ("PRIOR_SPINE_SURGERY", "No previous surgeries.", N),
@@ -91,6 +98,8 @@ NOT_ANNOTATED = [
     ("RADICULOPATHY", "Back pain referring into the left side."),
     ("PROGRESSIVE_DEFICIT", "Left leg weaker than the right."),
     ("MULTILEVEL_DISEASE", "Status post fall with multifocal pain."),
+    ("WEIGHT_LOSS", "She has lost weight on a diet."),
+    ("IV_DRUG_USE", "No known drug allergies."),
 ]
 
 
