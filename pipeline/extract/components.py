@@ -57,6 +57,9 @@ _FIXED_STATUS = ("negated", "excluded")
 _TEXT_KEY = "spine_text"
 _BULLETS = {"-", "*", "•", "·", "–", "—", "+"}
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
+# doc.user_data keys of the mentions as plain tuples (spine_concepts -> spine_assertion)
+_MENTIONS_KEY = "spine_mentions"
+_REGION_MENTIONS_KEY = "spine_region_mentions"
 
 
 def remember_text(doc, text):
@@ -244,6 +247,23 @@ class TokenOffsets:
         if first >= last:
             return None
         return first, last
+
+
+def _plain_mentions(doc):
+    """The concept mentions as (end token, start char, end char, concept,
+    pattern id): the tuples spine_concepts recorded, or read from the span
+    group when another component set it."""
+    plain = doc.user_data.get(_MENTIONS_KEY)
+    if plain is not None and len(plain) == len(doc.spans.get(CONCEPT_KEY, ())):
+        return plain
+    return [(s.end, s.start_char, s.end_char, s.label_, s.id_) for s in doc.spans.get(CONCEPT_KEY, ())]
+
+
+def _plain_regions(doc):
+    plain = doc.user_data.get(_REGION_MENTIONS_KEY)
+    if plain is not None and len(plain) == len(doc.spans.get(REGION_KEY, ())):
+        return plain
+    return [(s.end, s.start_char, s.end_char, s.label_) for s in doc.spans.get(REGION_KEY, ())]
 
 
 def sent_starts(doc):
@@ -440,32 +460,41 @@ class SpineConcepts:
         doc._.spine_order_header = header
         mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets, starts_at), header)
 
-        seen, spans = set(), []
+        seen, spans, plain = set(), [], []
+        starts_c, ends_c = offsets.starts, offsets.ends
         for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
             key = (start, end, concept)
             if key in seen:
                 continue
             seen.add(key)
             spans.append(Span(doc, start, end, label=concept, span_id=pat.id))
+            plain.append((end, starts_c[start], ends_c[end - 1], concept, pat.id))
         doc.spans[CONCEPT_KEY] = spans
+        # the same mentions as plain tuples (end token, start char, end char,
+        # concept, pattern id) for spine_assertion: reading them back from the
+        # span group would build every Span object again
+        doc.user_data[_MENTIONS_KEY] = plain
 
-        masks = [(s.start_char, s.end_char) for s in spans if s.label_ in self.masking]
+        masks = [(s, e) for _end, s, e, concept, _pid in plain if concept in self.masking]
         if header is not None:
             masks.append(header)
-        regions = []
+        regions, plain_regions = [], []
         ascii_note = text.isascii()
         for k, (region, rx, triggers, starts) in enumerate(self.context.regions):
             if triggers and present.isdisjoint(triggers):
                 continue
             found = rx.finditer_at(text, lower, starts_at.get(f"region#{k}", ())) if starts and ascii_note \
                 else rx.finditer(text, lower)
+            label = REGION_LABEL_PREFIX + region
             for m in found:
                 if any(a <= m.start() < b for a, b in masks):
                     continue
                 tokens = offsets.expand(m.start(), m.end())
                 if tokens is not None:
-                    regions.append(Span(doc, tokens[0], tokens[1], label=REGION_LABEL_PREFIX + region))
+                    regions.append(Span(doc, tokens[0], tokens[1], label=label))
+                    plain_regions.append((tokens[1], starts_c[tokens[0]], ends_c[tokens[1] - 1], label))
         doc.spans[REGION_KEY] = regions
+        doc.user_data[_REGION_MENTIONS_KEY] = plain_regions
         return doc
 
 
@@ -682,9 +711,8 @@ class SpineAssertion:
         text = doc_text(doc)
         concepts, evidence = {}, []
         by_id = self.lexicon.by_id
-        for span in doc.spans[CONCEPT_KEY]:
-            label, pattern_id, start_char, end_char = span.label_, span.id_, span.start_char, span.end_char
-            status = self._status(doc, span.end, start_char, end_char, label, pattern_id, section_ranges, cues)
+        for end, start_char, end_char, label, pattern_id in _plain_mentions(doc):
+            status = self._status(doc, end, start_char, end_char, label, pattern_id, section_ranges, cues)
             pat = by_id.get(pattern_id)
             if status != "negated" and pat is not None and pat.status == "if_negated":
                 continue  # a general wording ("drug use", "surgeries") counts only when denied
@@ -700,11 +728,10 @@ class SpineAssertion:
             if old is None or _STATUS_RANK[status] < _STATUS_RANK[old]:
                 concepts[label] = status
         regions = set()
-        for span in doc.spans.get(REGION_KEY, ()):
-            region = span.label_[len(REGION_LABEL_PREFIX):]
+        for end, start_char, end_char, label in _plain_regions(doc):
+            region = label[len(REGION_LABEL_PREFIX):]
             if region not in regions and self._status(
-                    doc, span.end, span.start_char, span.end_char, span.label_, span.id_,
-                    section_ranges, cues) == "present":
+                    doc, end, start_char, end_char, label, "", section_ranges, cues) == "present":
                 regions.add(region)
         ordered_concepts = {c: concepts[c] for c in CONCEPTS if c in concepts}
         doc._.spine = {
