@@ -171,6 +171,7 @@ CASES = [
     ("OSTEOPOROSIS", "Prior fragility fracture of the wrist.", P),
     ("OSTEOPOROSIS", "No history of osteoporosis.", N),
     ("OSTEOPOROSIS", "Mother had severe osteoporosis.", F),
+    ("OSTEOPOROSIS", "If osteoporosis is confirmed on DXA, start treatment.", H),
     # CHRONIC_STEROID_USE
     ("CHRONIC_STEROID_USE", "Prednisone 10 mg daily for PMR.", P),
     ("CHRONIC_STEROID_USE", "On long-term steroids for COPD.", P),
@@ -179,6 +180,7 @@ CASES = [
     ("CHRONIC_STEROID_USE", "Denies steroid use.", N),
     ("CHRONIC_STEROID_USE", "No longer on steroids since 2022.", N),
     ("CHRONIC_STEROID_USE", "If she stays on chronic steroids, check bone density.", H),
+    ("CHRONIC_STEROID_USE", "Mother on long-term steroids for asthma.", F),
     # KNOWN_COMPRESSION_FRACTURE
     ("KNOWN_COMPRESSION_FRACTURE", "XR: L1 compression fx.", P),
     ("KNOWN_COMPRESSION_FRACTURE", "Known T12 VCF.", P),
@@ -186,6 +188,8 @@ CASES = [
     ("KNOWN_COMPRESSION_FRACTURE", "Osteoporotic compression fracture of L2 last year.", P),
     ("KNOWN_COMPRESSION_FRACTURE", "Insufficiency fracture of L3 seen on CT.", P),
     ("KNOWN_COMPRESSION_FRACTURE", "XR without compression fracture.", N),
+    ("KNOWN_COMPRESSION_FRACTURE", "Sister had an osteoporotic compression fracture.", F),
+    ("KNOWN_COMPRESSION_FRACTURE", "Should a compression fracture be seen on XR, refer to spine clinic.", H),
     # changed concepts
     ("CAUDA_EQUINA", "Lax anal tone on PR exam.", P),
     ("CAUDA_EQUINA", "Anal tone decreased.", P),
