@@ -46,3 +46,23 @@ def dev_rows():
 @pytest.fixture(scope="session")
 def sample_rows():
     return read_jsonl(SAMPLES)
+
+
+@pytest.fixture
+def interrupt_audit(monkeypatch):
+    """(arm, disarm): arm(k) makes the batch audit stop as if Ctrl-C was
+    pressed when it reaches chunk k; disarm() lets it run again."""
+    import pipeline.audit as audit
+    real = audit.process_chunk
+
+    def arm(index):
+        def stop(payload):
+            if payload["index"] == index:
+                raise KeyboardInterrupt
+            return real(payload)
+        monkeypatch.setattr(audit, "process_chunk", stop)
+
+    def disarm():
+        monkeypatch.setattr(audit, "process_chunk", real)
+
+    return arm, disarm

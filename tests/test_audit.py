@@ -178,21 +178,14 @@ def test_audit_interrupted_run_leaves_no_output_and_resumes(tmp_path, monkeypatc
     assert not any(n.startswith(".out.csv") for n in os.listdir(tmp_path))
 
 
-def test_audit_resume_refuses_changed_input(tmp_path, monkeypatch):
-    import pipeline.audit as audit
+def test_audit_resume_refuses_changed_input(tmp_path, interrupt_audit):
+    arm, disarm = interrupt_audit
     p = tmp_path / "in.csv"
     write_csv(p, many_rows(20))
-    real = audit.process_chunk
-
-    def stop(payload):
-        if payload["index"] == 1:
-            raise KeyboardInterrupt
-        return real(payload)
-
-    monkeypatch.setattr(audit, "process_chunk", stop)
+    arm(1)
     with pytest.raises(KeyboardInterrupt):
         run_audit(p, tmp_path / "o.csv", opts(chunk_size=5))
-    monkeypatch.setattr(audit, "process_chunk", real)
+    disarm()
     write_csv(p, many_rows(21))
     with pytest.raises(OutputError, match="changed"):
         run_audit(p, tmp_path / "o.csv", opts(chunk_size=5, resume=True))

@@ -184,20 +184,13 @@ def test_resume_with_nothing_to_resume_is_a_fresh_run(tmp_path):
     assert summary["rows"] == 6 and summary["fresh_start"] is True and summary["chunks_resumed"] == 0
 
 
-def test_resumed_run_counts_only_its_own_rows(tmp_path, monkeypatch):
-    import pipeline.audit as audit
+def test_resumed_run_counts_only_its_own_rows(tmp_path, interrupt_audit):
+    arm, disarm = interrupt_audit
     src = _many(tmp_path / "in.csv", 40)
-    real = audit.process_chunk
-
-    def stop(payload):
-        if payload["index"] == 5:
-            raise KeyboardInterrupt
-        return real(payload)
-
-    monkeypatch.setattr(audit, "process_chunk", stop)
+    arm(5)
     with pytest.raises(KeyboardInterrupt):
         run_audit(src, tmp_path / "o.csv", AuditOptions(quiet=True, chunk_size=5))
-    monkeypatch.setattr(audit, "process_chunk", real)
+    disarm()
     summary = run_audit(src, tmp_path / "o.csv", AuditOptions(quiet=True, chunk_size=5, resume=True))
     assert summary["rows"] == 40 and summary["chunks_resumed"] == 5 and summary["rows_this_run"] == 15
 
