@@ -73,6 +73,13 @@ CASES = [
     ("NEURO_DEFICIT", "Deep tendon reflexes are 2+ and symmetric.", N),
     ("FAILED_CONSERVATIVE_THERAPY", "Treated with physical therapy without significant improvement.", P),
     ("WEIGHT_LOSS", "He has been losing weight without trying.", P),
+    ("RADICULOPATHY", "Positive Spurling's sign on the right.", P),
+    ("RADICULOPATHY", "Spurling's test is negative.", N),
+    ("TRAUMA", "Motorcycle accident two days ago.", P),
+    ("MYELOPATHY", "Reflexes are 3+ at the knees.", P),
+    ("FAILED_CONSERVATIVE_THERAPY", "Two epidural steroid injections helped only briefly.", P),
+    ("FAILED_CONSERVATIVE_THERAPY", "Despite six weeks of physical therapy her pain persists.", P),
+    ("NEURO_DEFICIT", "Sensation is decreased over the lateral foot.", P),
     # wordings that count only when denied (RULES.md 5)
     ("IV_DRUG_USE", "Denies illicit drug use.", N),
     ("PRIOR_SPINE_SURGERY", "No previous surgeries.", N),
@@ -100,6 +107,8 @@ NOT_ANNOTATED = [
     ("MULTILEVEL_DISEASE", "Status post fall with multifocal pain."),
     ("WEIGHT_LOSS", "She has lost weight on a diet."),
     ("IV_DRUG_USE", "No known drug allergies."),
+    ("FAILED_CONSERVATIVE_THERAPY", "With rest the pain eases."),
+    ("MYELOPATHY", "Reflexes are 2+ and symmetric."),
 ]
 
 
