@@ -59,6 +59,7 @@ _BULLETS = {"-", "*", "•", "·", "–", "—", "+"}
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
 # doc.user_data keys of the mentions as plain tuples (spine_concepts -> spine_assertion)
 _MENTIONS_KEY = "spine_mentions"
+_DIGIT = re.compile(r"\d")
 _REGION_MENTIONS_KEY = "spine_region_mentions"
 
 
@@ -280,15 +281,15 @@ class SpineConcepts:
         self.context = context
         # on NORM: normal forms from data/normalise.yaml ("haemodialysis" is "hemodialysis")
         self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.regex_patterns = [p for p in lexicon.patterns if p.regex is not None]
         for p in lexicon.patterns:
             if p.phrases:
                 self.phrase_matcher.add(p.id, list(nlp.tokenizer.pipe(p.phrases)))
-        # token patterns (compositional findings) are compiled to expressions
-        # by the lexicon (token_patterns.py); each alternative that starts with
-        # a literal word is tried only where such a word stands (found by one
-        # PhraseMatcher on NORM / LOWER), the others on the whole note
-        # NORM anchors share the concept PhraseMatcher (one pass over the note)
+        # Token patterns (compositional findings) are compiled to expressions
+        # by the lexicon (token_patterns.py). An alternative that starts with
+        # a literal word is tried only where such a word stands: NORM anchors
+        # share the concept PhraseMatcher (one pass over the note), LOWER ones
+        # have their own. The other alternatives search the whole note with
+        # the regex patterns.
         self.anchor_matchers = {"NORM": self.phrase_matcher,
                                 "LOWER": PhraseMatcher(nlp.vocab, attr="LOWER")}
         self.anchored = {}
@@ -582,11 +583,10 @@ class SpineAssertion:
             if a <= start_char < b:
                 return assertion, ("section", a)
         ss = cues["sent_starts"]
-        user_data = doc.user_data
         for status, attr, kind in self._cue_order:
             if status == "negated" and label in self.lexicon.no_negex:
                 break
-            if attr in self._known_ext and user_data.get(("._.", attr, start_char, end_char)):
+            if self._ext(doc, attr, start_char, end_char):
                 return status, _BY_NEGEX[kind]
             if cues[kind]:
                 c = self._followed_by(end, cues[kind], ss)
@@ -636,12 +636,13 @@ class SpineAssertion:
     def _onset_ago(self, text, start, end, after):
         """"N days ago" that dates the onset of the problem (context.yaml)."""
         ctx = self.context
-        if ctx.ago_onset is None or not self._AGO.match(after):
+        ago = self._AGO.match(after) if ctx.ago_onset is not None else None
+        if ago is None:
             return False
         before = text[max(0, start - 80):start]
         cut = [k.end() for k in self._CLAUSE_END.finditer(before)]
         clause = before[cut[-1]:] if cut else before
-        tail = after[self._AGO.match(after).end():]
+        tail = after[ago.end():]
         tail = self._CLAUSE_END.split(tail, 1)[0]
         if ctx.ago_not_onset.search(clause) or ctx.ago_not_onset.search(tail):
             return False
@@ -680,8 +681,8 @@ class SpineAssertion:
             return None
         text = doc_text(doc)
         lower = text.lower()
-        if not any(ch.isdigit() for ch in text):
-            return None
+        if not _DIGIT.search(text):
+            return None  # every age pattern needs a number
         best = None
         for pid, rx, per_unit, triggers in ctx.age_patterns:
             if triggers and not any(t in lower for t in triggers):

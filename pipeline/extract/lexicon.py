@@ -144,7 +144,7 @@ class ConceptLexicon:
         """``norms`` (variant -> normal form) lets token patterns match every
         spelling of a word; default: the packaged normalise.yaml."""
         from .normalise import load_norms
-        from .token_patterns import anchors, compile_tokens
+        from .token_patterns import compile_tokens
         norms = load_norms() if norms is None else norms
         check_keys(data, {"version", "lists", "concepts"}, source, required=("concepts",))
         concepts = data["concepts"] or {}
@@ -198,13 +198,13 @@ class ConceptLexicon:
                 tokens = _token_patterns(p["tokens"], word_lists, pwhere) if "tokens" in p else ()
                 anchored = ()
                 if tokens:
-                    source_rx, triggers, alt_sources = compile_tokens(tokens, norms, pwhere)
+                    source_rx, triggers, alternatives = compile_tokens(tokens, norms, pwhere)
                     try:
                         regex = NoteRegex(source_rx, re.I)
                         # (anchor, expression for the original text, for the lower-cased
                         # ASCII text, literal triggers of the alternative)
-                        anchored = tuple((a, re.compile(src, re.I), re.compile(src), trig)
-                                         for a, (src, trig) in zip(anchors(tokens), alt_sources))
+                        anchored = tuple((anchor, re.compile(src, re.I), re.compile(src), trig)
+                                         for src, trig, anchor in alternatives)
                     except re.error as exc:  # pragma: no cover - the compiler escapes every word
                         raise DataFileError(f"{pwhere}: token pattern does not compile ({exc})") from None
                 pat = Pattern(pid, cid, tuple(p.get("also") or ()), tuple(p.get("overrides") or ()),
@@ -316,7 +316,7 @@ class ContextLexicon:
     not_before: re.Pattern
     not_after: re.Pattern
     regions: tuple = ()              # (region, NoteRegex, triggers, starts)
-    age_patterns: tuple = ()         # (pattern id, NoteRegex, years per unit)
+    age_patterns: tuple = ()         # (pattern id, NoteRegex, years per unit, triggers)
     age_not_before: object = None
     age_not_after: object = None
     age_max: float = 120.0

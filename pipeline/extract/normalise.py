@@ -3,7 +3,8 @@
 The table becomes the vocabulary's lexical getter for ``NORM``, so every
 lexeme (the note's and the lexicon's alike) gets its normal form once, when
 spaCy first sees the word: no per-token work at match time. The concept
-``PhraseMatcher`` and the token-pattern ``Matcher`` match on ``NORM``.
+``PhraseMatcher`` matches on ``NORM``; token patterns, compiled to
+expressions, list every variant of each word they name.
 """
 
 from functools import lru_cache

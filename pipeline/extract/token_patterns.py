@@ -53,12 +53,14 @@ def _alternatives(words):
 
 
 def _element(tok, variants, where):
-    """(regex of one token, literal words it can be or None, is_gap)."""
+    """(regex of one token, literal words it can be or None, is_gap, anchor):
+    ``anchor`` is (attribute, the words as written) for a token given by words,
+    else None."""
     keys = set(tok) - {"OP", "IS_SENT_START"}
     if tok.get("IS_SENT_START") not in (None, False):
         raise DataFileError(f"{where}: IS_SENT_START may only be false (a gap inside the sentence)")
     if not keys:
-        return _ANY, None, True
+        return _ANY, None, True, None
     if len(keys) != 1 or next(iter(keys)) not in ("NORM", "LOWER"):
         raise DataFileError(f"{where}: a token is described by NORM or LOWER only (got {sorted(keys)})")
     attr = next(iter(keys))
@@ -74,18 +76,18 @@ def _element(tok, variants, where):
             re.compile(body)
         except re.error as exc:
             raise DataFileError(f"{where}: bad REGEX ({exc})") from None
-        return r"(?<![\w/])(?:" + body + r")(?![\w/])", None, False
+        return r"(?<![\w/])(?:" + body + r")(?![\w/])", None, False, None
     if not isinstance(arg, list) or not arg:
         raise DataFileError(f"{where}: IN takes a non-empty list of words")
+    written = tuple(str(w).lower() for w in arg)
     words = set()
-    for w in arg:
-        w = str(w).lower()
+    for w in written:
         if not w or any(c.isspace() for c in w):
             raise DataFileError(f"{where}: {w!r} is not one word")
         words.add(w)
         if attr == "NORM":
             words |= variants.get(w, set())
-    return _alternatives(words), words, False
+    return _alternatives(words), words, False, (attr, written)
 
 
 def _quantify(body, op, where):
@@ -107,38 +109,26 @@ def _variants(norms):
     return out
 
 
-def anchors(alternatives):
-    """Per alternative: (attr, words) of its first token when that token is a
-    required literal (NORM or LOWER with words), else None. A note is then
-    searched only where such a word stands (found by a PhraseMatcher)."""
-    out = []
-    for tokens in alternatives:
-        first = tokens[0]
-        keys = set(first) - {"OP", "IS_SENT_START"}
-        value = first.get(next(iter(keys))) if len(keys) == 1 else None
-        if first.get("OP") in (None, "+") and len(keys) == 1 and next(iter(keys)) in ("NORM", "LOWER") \
-                and (isinstance(value, str) or (isinstance(value, dict) and "IN" in value)):
-            words = [value] if isinstance(value, str) else list(value["IN"])
-            out.append((next(iter(keys)), tuple(str(w).lower() for w in words)))
-        else:
-            out.append(None)
-    return out
-
-
 def compile_tokens(alternatives, norms, where):
-    """(regex source, triggers) for a pattern's alternatives.
+    """(regex source, triggers, per alternative (source, triggers, anchor))
+    for a pattern's alternatives.
 
     ``norms`` maps variant -> normal form (normalise.yaml); a NORM word
     matches itself and its variants. Triggers: for each alternative the
     words of its rarest required token; empty when one alternative has no
-    literal required token (then the pattern always runs).
+    literal required token (then the pattern always runs). Anchor: (attr,
+    words) of the alternative's first token when it is a required literal,
+    so that a note is searched only where such a word stands (found by a
+    PhraseMatcher), else None.
     """
     variants = _variants(norms)
-    sources, triggers, always, alt_triggers = [], set(), False, []
-    for k, tokens in enumerate(alternatives):
+    sources, triggers, always, alt_triggers, alt_anchors = [], set(), False, [], []
+    for tokens in alternatives:
         parts, required = [], []
         for i, tok in enumerate(tokens):
-            body, words, gap = _element(tok, variants, f"{where} token {i + 1}")
+            body, words, gap, anchor = _element(tok, variants, f"{where} token {i + 1}")
+            if i == 0:
+                alt_anchors.append(anchor if tok.get("OP") in (None, "+") else None)
             # a gap word must end at a space: "[^ ]+ *" repeated could split
             # one word many ways (catastrophic backtracking)
             sep = r"[^\S\n]+" if gap else _SEP
@@ -157,7 +147,7 @@ def compile_tokens(alternatives, norms, where):
     full = "|".join(f"(?:{s})" for s in sources)
     full = f"(?:{full})(?<!\\s)"
     return (full, (() if always else tuple(sorted(triggers))),
-            [(f"(?:{s})(?<!\\s)", t) for s, t in zip(sources, alt_triggers)])
+            [(f"(?:{s})(?<!\\s)", t, a) for s, t, a in zip(sources, alt_triggers, alt_anchors)])
 
 
 def _rarest(required):
