@@ -31,6 +31,7 @@ from .vocab import is_missing
 from .tables import (
     BOOL_COLUMNS, DELIMITED, FLAT_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, ROW_BAD_JSON, Columns, check_columns,
     check_encoding, flatten, input_columns, input_format, iter_chunks, neutralise, output_format, progress_total,
+    sniff_delimiter,
 )
 
 DEFAULT_CHUNK = 5000
@@ -127,11 +128,13 @@ def _group_keys(carried, n, settings):
     month_col = settings.get("by_month")
     if not cols and not month_col:
         return None
+    values = {c: carried.get(c) or [None] * n for c in cols}
+    months = [_month(v) for v in carried.get(month_col) or [None] * n] if month_col else None
     keys = []
     for k in range(n):
-        key = {c: (None if carried.get(c) is None or carried[c][k] is None else str(carried[c][k])) for c in cols}
-        if month_col:
-            key["month"] = _month(carried.get(month_col, [None] * n)[k])
+        key = {c: (None if vals[k] is None else str(vals[k])) for c, vals in values.items()}
+        if months is not None:
+            key["month"] = months[k]
         keys.append(json.dumps(key, sort_keys=True))
     return keys
 
@@ -536,6 +539,7 @@ def run_audit(input_path, out_path, opts=None):
     # not refused for leftovers).
     if input_format(input_path) in DELIMITED:
         check_encoding(input_path, opts.encoding)
+        cols.sep = sniff_delimiter(input_path, cols)  # once: the readers below use it
     columns = input_columns(input_path, cols)
     if columns is not None:
         check_columns(columns, cols, input_path, extra=[("group-by", c) for c in (opts.group_by or ())]
@@ -649,16 +653,17 @@ def _breakdown(totals, opts):
     --by-month) with counts, a 95% Wilson interval and counts per type."""
     if not opts.group_by and not opts.by_month:
         return None
-    groups = {}
-    for key, n in totals.items():
+    compared_by, types_by = {}, {}
+    for key, n in totals.items():  # one pass over the counters, however many groups
         if key.startswith("group_compared:"):
-            groups.setdefault(key[len("group_compared:"):], {})["compared"] = n
+            compared_by[key[len("group_compared:"):]] = n
+        elif key.startswith("group_type:"):
+            _, t, g = key.split(":", 2)
+            types_by.setdefault(g, {})[t] = n
     out = []
-    for g, d in groups.items():
-        compared = d["compared"]
+    for g, compared in compared_by.items():
         mism = totals.get(f"group_mismatches:{g}", 0)
-        types = {k.split(":", 2)[1]: v for k, v in totals.items()
-                 if k.startswith("group_type:") and k.split(":", 2)[2] == g}
+        types = types_by.get(g, {})
         out.append({"group": json.loads(g), "orders_compared": compared, "mismatches": mism,
                     "mismatch_rate": round(mism / compared, 4) if compared else None,
                     "ci95": _wilson(mism, compared), "mismatch_types": dict(sorted(types.items()))})

@@ -216,7 +216,8 @@ def check_encoding(path, encoding=None, sample_bytes=1 << 20):
                 if encoding:
                     raise InputError(f"{name} does not decode as {encoding} (byte {offset + exc.start:,}); "
                                      "check --encoding") from None
-                guess = _guess_encoding(head + block[:sample_bytes])
+                # the first MB, and the block with the bad byte when it lies further on
+                guess = _guess_encoding(head if offset == 0 else head + block[:sample_bytes])
                 hint = f"it looks like {guess}: rerun with --encoding {guess}" if guess else \
                     "pass its encoding with --encoding (for example cp1252 for a CSV saved by Excel on Windows)"
                 raise InputError(f"{name} is not UTF-8 (byte {offset + exc.start:,}); {hint}") from None
