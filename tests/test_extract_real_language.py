@@ -80,6 +80,11 @@ CASES = [
     ("FAILED_CONSERVATIVE_THERAPY", "Two epidural steroid injections helped only briefly.", P),
     ("FAILED_CONSERVATIVE_THERAPY", "Despite six weeks of physical therapy her pain persists.", P),
     ("NEURO_DEFICIT", "Sensation is decreased over the lateral foot.", P),
+    # a negation's scope ends at "because", "due to", "secondary to"
+    ("NEURO_DEFICIT", "She is not able to use her walker because her left arm is so weak.", P),
+    ("NEURO_DEFICIT", "He cannot work due to weakness of the right leg.", P),
+    # a vertebro- or kyphoplasty treats a known compression fracture (and is not in RULES.md's surgery list)
+    ("KNOWN_COMPRESSION_FRACTURE", "s/p T12 kyphoplasty last year.", P),
     # wordings that count only when denied (RULES.md 5)
     ("IV_DRUG_USE", "Denies illicit drug use.", N),
     ("PRIOR_SPINE_SURGERY", "No previous surgeries.", N),
@@ -108,6 +113,7 @@ NOT_ANNOTATED = [
     ("WEIGHT_LOSS", "She has lost weight on a diet."),
     ("IV_DRUG_USE", "No known drug allergies."),
     ("FAILED_CONSERVATIVE_THERAPY", "With rest the pain eases."),
+    ("PRIOR_SPINE_SURGERY", "s/p T12 kyphoplasty last year."),
     ("MYELOPATHY", "Reflexes are 2+ and symmetric."),
 ]
 
