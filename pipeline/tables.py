@@ -146,6 +146,15 @@ class Columns:
         return self.id if self.id is not None else "id"
 
 
+# A file without a header row makes its first row the "column names": a long
+# one is then note text and must not reach an error message.
+_LONGEST_SHOWN_NAME = 40
+
+
+def _shown_name(name, k):
+    return name if len(name) <= _LONGEST_SHOWN_NAME else f"<column {k + 1}: {len(name)} characters, not shown>"
+
+
 def check_columns(columns, cols, path, extra=()):
     """Every column named by an option exists; the error lists the columns
     that do and suggests the closest one. ``extra``: more (option, name)."""
@@ -156,8 +165,8 @@ def check_columns(columns, cols, path, extra=()):
     for what, name in needed:
         if name in columns:
             continue
-        shown = ", ".join(columns[:30]) or "(none)"
-        lowered = {c.lower(): c for c in columns}
+        shown = ", ".join(_shown_name(c, k) for k, c in enumerate(columns[:30])) or "(none)"
+        lowered = {c.lower(): c for c in columns if len(c) <= _LONGEST_SHOWN_NAME}
         close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
         option = f"--{what}-col" if what in ("text", "order", "id") else f"--{what}"
         hint = f"; did you mean '{lowered[close[0]]}' ({option})?" if close else ""

@@ -102,6 +102,17 @@ def test_inputs_every_named_column_must_exist_and_a_failed_start_leaves_nothing(
     assert len(pd.read_csv(out)) == 3
 
 
+def test_inputs_headerless_file_does_not_leak_its_first_note_into_the_error(tmp_path):
+    src = tmp_path / "noheader.csv"
+    note = "Zebulon Quackenbush 58M with new mid back pain after a fall, h/o prostate ca"
+    src.write_text(f'A1,"{note}",MRI T-spine w/o\nA2,LBP x 3 days,72100\n', encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        run_audit(src, tmp_path / "o.csv", AuditOptions(quiet=True))
+    message = str(exc.value)
+    assert "Zebulon" not in message and "prostate" not in message
+    assert "no text column 'text'" in message and "characters, not shown" in message and "A1" in message
+
+
 def test_inputs_default_order_and_id_columns_may_be_absent(tmp_path):
     src = tmp_path / "notes.csv"
     src.write_text("text\nLBP x 3 days, no red flags.\n", encoding="utf-8")
