@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test bench errors train notebooks clean
+.PHONY: help install demo test bench errors train train-review model-selection notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -37,7 +37,14 @@ errors: $(STAMP) ## error analysis: disagreements on dev, samples and real_dev, 
 	$(BIN)/python scripts/error_analysis.py
 
 train: $(STAMP) ## refit models/mismatch.joblib on the samples and the shared dev set (fixed seed)
-	$(BIN)/spine-audit train data/samples/referrals_samples.jsonl ../shared/data/dev/referrals_dev.jsonl --out models/mismatch.joblib --force
+	$(BIN)/spine-audit train data/samples/referrals_samples.jsonl ../shared/data/dev/referrals_dev.jsonl --features text+rules --out models/mismatch.joblib --force
+
+train-review: $(STAMP) ## refit models/review_simulated.joblib on the SIMULATED review decisions (../shared/data/reviewed)
+	$(BIN)/spine-audit train ../shared/data/reviewed/reviewed_dev.csv --out models/review_simulated.joblib --force \
+	  --description "SIMULATED review decisions (invented referrals, a written policy, 7% label noise): shows the mechanism, not clinical value"
+
+model-selection: $(STAMP) ## compare the model's feature sets and C by cross-validation on the simulated reviews
+	$(BIN)/python scripts/model_selection.py ../shared/data/reviewed/reviewed_dev.csv
 
 notebooks: $(STAMP) ## execute notebooks/1.0-evaluation.ipynb headlessly on the full corpora into out/
 	@mkdir -p out

@@ -59,6 +59,15 @@ class AuditOptions:
     quiet: bool = False
     group_by: tuple = ()      # carried columns to break mismatch rates down by (site, department ...)
     by_month: str = None      # a date column: mismatch rates per calendar month
+    keep_text: bool = None    # carry the note text (and the evidence, in CSV/Parquet) into the output, so a
+                              # review needs no second file; None: on for JSONL, off for CSV and Parquet
+
+
+def keeps_text(opts, fmt):
+    """Whether the output carries the note text (``--keep-text``)."""
+    if fmt == ".html":
+        return False  # the report shows flagged notes anyway
+    return (fmt == ".jsonl") if opts.keep_text is None else bool(opts.keep_text)
 
 
 # --------------------------------------------------------------------------- #
@@ -84,10 +93,13 @@ def process_chunk(payload):
         model.score_records(records, [r[1] for r in rows], [r[2] for r in rows])
     stats = chunk_stats(records, _group_keys(carried, len(rows), settings))
     fmt = settings["format"]
+    keep = settings.get("keep_text")
     if fmt == ".jsonl":
         out = []
         for k, rec in enumerate(records):
             rec = dict(rec)
+            if keep:
+                rec["text"] = rows[k][1] if isinstance(rows[k][1], str) else None
             rec.update({c: v[k] for c, v in carried.items() if c not in rec})
             out.append(json.dumps(rec, ensure_ascii=False, default=str))
     elif fmt == ".html":
@@ -99,6 +111,9 @@ def process_chunk(payload):
         out = []
         for k, rec in enumerate(records):
             flat = flatten(rec)
+            if keep:
+                flat["text"] = rows[k][1] if isinstance(rows[k][1], str) else None
+                flat["evidence"] = None if rec.get("evidence") is None else json.dumps(rec["evidence"])
             for c, v in carried.items():
                 if c not in flat:
                     flat[c] = v[k]
@@ -294,6 +309,7 @@ def _signature(path, opts, chunk_size, fmt):
         "sep": opts.sep, "encoding": opts.encoding, "sheet": opts.sheet,
         "group_by": list(opts.group_by or ()), "by_month": opts.by_month,
         "max_chars": opts.max_chars, "model": sha256_file(opts.model) if opts.model else None,
+        "keep_text": keeps_text(opts, fmt),
     }
 
 
@@ -571,7 +587,8 @@ def run_audit(input_path, out_path, opts=None):
 def _run(input_path, out_path, opts, fmt, chunk_size, cols, store, done, carried_types):
     settings = {"format": fmt, "max_chars": opts.max_chars,
                 "model": os.path.abspath(opts.model) if opts.model else None,
-                "group_by": list(opts.group_by or ()), "by_month": opts.by_month}
+                "group_by": list(opts.group_by or ()), "by_month": opts.by_month,
+                "keep_text": keeps_text(opts, fmt)}
     started = time.monotonic()
     progress = Progress(progress_total(input_path, cols), enabled=not opts.quiet and sys.stderr.isatty())
     positions = {}

@@ -52,7 +52,7 @@ def _cmd_audit(args):
         by_month=args.by_month,
         workers=args.workers, engine=args.engine, scheduler=args.scheduler,
         model=args.model, chunk_size=args.chunk_size, max_chars=args.max_chars,
-        force=args.force, resume=args.resume, quiet=args.quiet,
+        force=args.force, resume=args.resume, quiet=args.quiet, keep_text=args.keep_text,
     )
     try:
         summary = run_audit(args.input, args.out, opts)
@@ -93,7 +93,9 @@ def _cmd_benchmark(args):
 
 def _cmd_train(args):
     from .model import train
-    card = train(args.labelled, args.out, folds=args.cv, force=args.force)
+    card = train(args.labelled, args.out, folds=args.cv, force=args.force, text_col=args.text_col,
+                 order_col=args.order_col, label_col=args.label_col, features=args.features, C=args.C,
+                 description=args.description)
     cv = card["cross_validation"]
     m, r = cv["model"], cv["rules_only"]
     sys.stdout.write(
@@ -148,6 +150,9 @@ def build_parser():
     p.add_argument("--model", default=None, help="mismatch model file (trusted source only)")
     p.add_argument("--chunk-size", type=int, default=None, help="rows per chunk (default: 5000)")
     p.add_argument("--max-chars", type=int, default=100_000, help="longest note analysed (default: 100000)")
+    p.add_argument("--keep-text", action=argparse.BooleanOptionalAction, default=None,
+                   help="carry the note text (and, in CSV/Parquet, the evidence as JSON) into the output, so the "
+                        "review app needs no second file (default: on for .jsonl, off for .csv/.parquet)")
     p.add_argument("--force", "-f", action="store_true", help="overwrite an existing output file")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last complete chunk")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
@@ -171,6 +176,17 @@ def build_parser():
     p = sub.add_parser("train", help="fit the optional mismatch model from reviewed referrals")
     p.add_argument("labelled", nargs="+", help="gold JSONL and/or CSV/Parquet with text, ordered and label columns")
     p.add_argument("--out", required=True, help="model file to write (a .card.json is written beside it)")
+    p.add_argument("--text-col", default="text", help="column with the referral text (default: text)")
+    p.add_argument("--order-col", default="ordered", help="column with the ordered study (default: ordered)")
+    p.add_argument("--label-col", default="label",
+                   help="column with the label (default: label): mismatch/ok, 1/0, true/false, yes/no, "
+                        "confirmed/dismissed; other values are unreviewed rows and are skipped")
+    from .model import DEFAULT_FEATURES, FEATURE_SETS  # no heavy import at the top of model.py
+    p.add_argument("--features", choices=list(FEATURE_SETS), default=DEFAULT_FEATURES,
+                   help=f"feature set (default: {DEFAULT_FEATURES}, chosen by cross-validation; "
+                        "scripts/model_selection.py compares them)")
+    p.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength (default: 1.0)")
+    p.add_argument("--description", default=None, help="a line for the model card (what the labels are)")
     p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: 5)")
     p.add_argument("--force", "-f", action="store_true", help="overwrite an existing model")
     p.set_defaults(func=_cmd_train)

@@ -32,6 +32,8 @@ from .vocab import CONCEPTS, FLAGS, MISMATCH_TYPES, REGIONS
 
 CARD_SUFFIX = ".card.json"
 SEED = 20261121
+CUE_REASONS = ("SURGICAL_PLANNING", "ONCOLOGY_FOLLOW_UP", "SPECIALIST_FOLLOW_UP", "PATIENT_FACTOR",
+               "DOCUMENTED_ELSEWHERE")
 CATEGORICAL = (
     [f"c_{c}" for c in CONCEPTS]
     + ["rec_category", "rec_modality", "rec_contrast", "rec_urgency", "ord_modality", "ord_contrast"]
@@ -40,13 +42,36 @@ BINARY = (
     [f"mm_{t}" for t in MISMATCH_TYPES] + [f"flag_{f}" for f in FLAGS]
     + [f"ord_{r}" for r in REGIONS] + ["rec_complete", "rules_mismatch", "ord_parsed"]
 )
+# What a reviewer's decision depends on besides the text: a documented reason
+# (present or negated), which flag it would explain, and flag combinations.
+CUES = [f"cue_{r}" for r in CUE_REASONS]
+CUE_X_TYPE = [f"x_{r}_{t}" for r in CUE_REASONS for t in MISMATCH_TYPES]
+TYPE_PAIRS = [f"pair_{a}_{b}" for i, a in enumerate(MISMATCH_TYPES) for b in MISMATCH_TYPES[i + 1:]]
+
+# Feature sets compared by cross-validation (scripts/model_selection.py); the
+# chosen one is the default and is written into every model card.
+FEATURE_SETS = {
+    "text+rules": {"words": True, "chars": True, "cues": False, "cue_x_type": False, "pairs": False},
+    "text+rules+cues": {"words": True, "chars": True, "cues": True, "cue_x_type": False, "pairs": False},
+    "text+rules+cues+interactions": {"words": True, "chars": True, "cues": True, "cue_x_type": True,
+                                     "pairs": True},
+    "rules+cues+interactions": {"words": False, "chars": False, "cues": True, "cue_x_type": True,
+                                "pairs": True},
+    "words+rules+cues+interactions": {"words": True, "chars": False, "cues": True, "cue_x_type": True,
+                                      "pairs": True},
+}
+DEFAULT_FEATURES = "text+rules+cues+interactions"
 
 
 def feature_frame(records, texts, orders):
-    """The model's input frame: one row per record (text plus rule outputs)."""
+    """The model's input frame: one row per record (text plus rule outputs
+    plus the reason cues of the text)."""
     import pandas as pd
+
+    from .reasons import reason_cues
+    cues_per_text = reason_cues(texts)
     rows = []
-    for rec, text, _order in zip(records, texts, orders):
+    for rec, text, _order, cues in zip(records, texts, orders, cues_per_text):
         ok = rec.get("status") == "ok"
         concepts = (rec.get("concepts") or {}) if ok else {}
         r = (rec.get("recommendation") or {}) if ok else {}
@@ -69,11 +94,19 @@ def feature_frame(records, texts, orders):
         row["rec_complete"] = int("COMPLETE" in (r.get("regions") or []))
         row["rules_mismatch"] = int(bool(types))
         row["ord_parsed"] = int(bool(o.get("parsed")))
+        for reason in CUE_REASONS:
+            status = cues.get(reason, "absent")
+            row[f"cue_{reason}"] = status
+            for t in MISMATCH_TYPES:
+                row[f"x_{reason}_{t}"] = int(status == "present" and t in types)
+        for i, a in enumerate(MISMATCH_TYPES):
+            for b in MISMATCH_TYPES[i + 1:]:
+                row[f"pair_{a}_{b}"] = int(a in types and b in types)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["text"] + CATEGORICAL + BINARY)
+    return pd.DataFrame(rows, columns=["text"] + CATEGORICAL + BINARY + CUES + CUE_X_TYPE + TYPE_PAIRS)
 
 
-def build_pipeline(n_samples, seed=SEED):
+def build_pipeline(n_samples, seed=SEED, features=DEFAULT_FEATURES, C=1.0):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -81,22 +114,35 @@ def build_pipeline(n_samples, seed=SEED):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    features = ColumnTransformer([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True), "text"),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True,
-                                  max_features=20000), "text"),
-        ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
-        ("binary", "passthrough", BINARY),
-    ])
-    base = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", random_state=seed)
+    fs = FEATURE_SETS[features]
+    parts = []
+    if fs["words"]:
+        parts.append(("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
+                      "text"))
+    if fs["chars"]:
+        parts.append(("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True,
+                                               max_features=20000), "text"))
+    parts.append(("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL + (CUES if fs["cues"] else [])))
+    parts.append(("binary", "passthrough", BINARY + (CUE_X_TYPE if fs["cue_x_type"] else [])
+                  + (TYPE_PAIRS if fs["pairs"] else [])))
+    base = LogisticRegression(C=C, max_iter=2000, class_weight="balanced", random_state=seed)
     calib_folds = 3 if n_samples >= 30 else 2
-    return Pipeline([("features", features),
+    return Pipeline([("features", ColumnTransformer(parts)),
                      ("classifier", CalibratedClassifierCV(base, method="sigmoid", cv=calib_folds))])
 
 
 # --------------------------------------------------------------------------- #
 # Labelled data
 # --------------------------------------------------------------------------- #
+
+# Label spellings read from a reviewed CSV/Parquet: 1 = true mismatch (the
+# reviewer confirmed the flag), 0 = ok (dismissed). Anything else, blank
+# included, is an unreviewed row and is skipped.
+LABEL_VALUES = {
+    "mismatch": 1, "ok": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0, "yes": 1, "no": 0,
+    "y": 1, "n": 0, "t": 1, "f": 0, "confirmed": 1, "dismissed": 0, "confirm": 1, "dismiss": 0,
+}
+
 
 def read_labelled(path, text_col="text", order_col="ordered", label_col="label"):
     """(texts, orders, labels) from gold JSONL or a reviewed CSV/Parquet export."""
@@ -120,14 +166,13 @@ def read_labelled(path, text_col="text", order_col="ordered", label_col="label")
             if col not in df.columns:
                 raise InputError(f"{os.path.basename(path)} has no '{col}' column; columns are: "
                                  f"{', '.join(map(str, df.columns))}")
-        values = {"mismatch": 1, "ok": 0, "1": 1, "0": 0, "true": 1, "false": 0}
         for _, row in df.iterrows():
-            lab = str(row[label_col]).strip().lower()
-            if lab not in values:
+            lab = LABEL_VALUES.get(str(row[label_col]).strip().lower())
+            if lab is None:
                 continue  # unreviewed row
             texts.append(row[text_col])
             orders.append(row[order_col] if order_col in df.columns else None)
-            labels.append(values[lab])
+            labels.append(lab)
     else:
         raise InputError(f"unknown labelled format '{ext}': use .jsonl, .csv or .parquet")
     if len(set(labels)) < 2:
@@ -145,7 +190,7 @@ def _metrics(y, p):
             "brier": float(brier_score_loss(y, p))}
 
 
-def cross_validate(X, y, folds=5, seed=SEED):
+def cross_validate(X, y, folds=5, seed=SEED, features=DEFAULT_FEATURES, C=1.0):
     """Out-of-fold scores of the model and of the rules alone, on the same folds."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
@@ -153,7 +198,7 @@ def cross_validate(X, y, folds=5, seed=SEED):
     folds = max(2, min(folds, int(np.bincount(y).min())))
     oof = np.zeros(len(y))
     for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y):
-        model = build_pipeline(len(train), seed)
+        model = build_pipeline(len(train), seed, features, C)
         model.fit(X.iloc[train], y[train])
         oof[test] = model.predict_proba(X.iloc[test])[:, 1]
     rules = X["rules_mismatch"].to_numpy().astype(float)
@@ -171,7 +216,8 @@ def _versions():
             "numpy": numpy.__version__, "python": platform.python_version()}
 
 
-def train(labelled_paths, out_path, folds=5, seed=SEED, force=False):
+def train(labelled_paths, out_path, folds=5, seed=SEED, force=False, text_col="text", order_col="ordered",
+          label_col="label", features=DEFAULT_FEATURES, C=1.0, description=None):
     """Fit the model on one or more labelled files, save it and its card."""
     import joblib
     import numpy as np
@@ -181,7 +227,7 @@ def train(labelled_paths, out_path, folds=5, seed=SEED, force=False):
         raise ModelError(f"{out_path} exists; use --force to overwrite")
     texts, orders, labels, data_hash = [], [], [], hashlib.sha256()
     for path in labelled_paths:
-        t, o, y = read_labelled(path)
+        t, o, y = read_labelled(path, text_col, order_col, label_col)
         texts += t
         orders += o
         labels += y
@@ -190,8 +236,8 @@ def train(labelled_paths, out_path, folds=5, seed=SEED, force=False):
     records = list(analyze_many((i, t, o) for i, (t, o) in enumerate(zip(texts, orders))))
     X = feature_frame(records, texts, orders)
     y = np.asarray(labels)
-    cv = cross_validate(X, y, folds, seed)
-    model = build_pipeline(len(y), seed)
+    cv = cross_validate(X, y, folds, seed, features, C)
+    model = build_pipeline(len(y), seed, features, C)
     model.fit(X, y)
     tmp = out_path + ".tmp"
     joblib.dump(model, tmp)
@@ -203,10 +249,14 @@ def train(labelled_paths, out_path, folds=5, seed=SEED, force=False):
         "versions": _versions(),
         "training_data": {"files": [os.path.basename(p) for p in labelled_paths], "sha256": data_hash.hexdigest(),
                           "rows": int(len(y)), "positives": int(y.sum())},
-        "features": {"text": ["tfidf word 1-2-grams", "tfidf char_wb 3-5-grams"],
-                     "categorical": CATEGORICAL, "binary": BINARY},
-        "estimator": "LogisticRegression(class_weight=balanced) calibrated with sigmoid (CalibratedClassifierCV)",
+        "features": {"set": features, **FEATURE_SETS[features],
+                     "text": [n for n, on in (("tfidf word 1-2-grams", FEATURE_SETS[features]["words"]),
+                                              ("tfidf char_wb 3-5-grams", FEATURE_SETS[features]["chars"])) if on],
+                     "reason_cues": "review_cues.yaml, present or negated (negspacy)" if FEATURE_SETS[features]["cues"]
+                     else None},
+        "estimator": f"LogisticRegression(C={C}, class_weight=balanced) calibrated with sigmoid (CalibratedClassifierCV)",
         "seed": seed,
+        "description": description,
         "cross_validation": cv,
         "warning": "A joblib model file runs code when loaded: load only files from a trusted source.",
     }

@@ -156,12 +156,13 @@ class RuleSet:
         flag_names = set()
         seen_ids = set()
         self.stages = {}
+        self._described = {}
         for stage, (value_key, extra_keys) in _STAGES.items():
             rules = []
             for i, raw in enumerate(data[stage] or []):
                 rid = raw.get("id") if isinstance(raw, dict) else None
                 where = f"{source} rule {rid or f'{stage}[{i}]'}"
-                check_keys(raw, {"id", "when", "cite", value_key} | extra_keys, where,
+                check_keys(raw, {"id", "when", "cite", "title", value_key} | extra_keys, where,
                            required=("id", "when", value_key))
                 if rid in seen_ids:
                     raise DataFileError(f"{where}: duplicate rule id")
@@ -172,6 +173,11 @@ class RuleSet:
                 value = self._check_value(stage, raw[value_key], raw, where)
                 cite = tuple(self._check_cite(c, where) for c in raw.get("cite") or [])
                 rules.append(Rule(rid, when, value, cite, {k: raw[k] for k in extra_keys if k in raw}))
+                self._described[rid] = {
+                    "id": rid, "stage": stage,
+                    "title": str(raw.get("title") or _auto_title(stage, raw[value_key])),
+                    "sources": [self._readable_cite(c) for c in raw.get("cite") or []],
+                }
                 if stage == "derived":
                     flag_names.add(value)
             self.stages[stage] = tuple(rules)
@@ -231,6 +237,22 @@ class RuleSet:
         if "quote" in cite:
             text = f"{text}: \"{cite['quote']}\""
         return text
+
+    def _readable_cite(self, cite):
+        """A citation for people: the source's title (never its file name),
+        the ACR variant and the quoted passage when the rule gives them."""
+        src = self.sources[cite["source"]]
+        return {"source": cite["source"], "title": src["title"], "variant": cite.get("variant"),
+                "quote": cite.get("quote")}
+
+    def describe(self, rule_ids):
+        """Each rule id with its title and readable sources (for reviewers)."""
+        out = []
+        for rid in rule_ids:
+            d = self._described.get(rid)
+            out.append(dict(d, sources=[dict(c) for c in d["sources"]]) if d else
+                       {"id": rid, "stage": None, "title": "(rule not in this rule file)", "sources": []})
+        return out
 
     def _check_complete(self):
         """Each first-match stage must end in a catch-all, so every input gets a value."""
@@ -404,6 +426,28 @@ def _check_duration(duration_weeks):
     if is_missing(duration_weeks):
         return None
     return float(duration_weeks)
+
+
+_STAGE_TITLES = {
+    "derived": "Finding: {}", "categories": "Clinical category: {}", "modality": "Recommended modality: {}",
+    "contrast": "Contrast: {}", "regions": "Regions to image: {}", "implied_regions": "Region implied: {}",
+    "urgency": "Urgency: {}", "alternatives": "Also acceptable: {}", "flags": "Flag: {}",
+}
+
+
+def _auto_title(stage, value):
+    """A rule's title from its stage and value, when the file gives none."""
+    if stage == "alternatives":
+        value = ", ".join(f"{a['modality']}{' ' + a['contrast'] if a.get('contrast') else ''}" for a in value)
+    elif stage == "derived":
+        value = str(value).replace("_", " ")
+    elif value is None:
+        value = "not applicable"
+    elif stage == "modality":
+        value = str(value).replace("_", " ")
+    else:
+        value = str(value).replace("_", " ").lower()
+    return _STAGE_TITLES[stage].format(value)
 
 
 @lru_cache(maxsize=4)

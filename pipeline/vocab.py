@@ -44,6 +44,14 @@ MISMATCH_TYPES = (
 # Types a QA reviewer should see first (patient safety), then the rest.
 SAFETY_MISMATCH_TYPES = ("GADOLINIUM_SAFETY", "MRI_SAFETY", "CONTRAST_ONLY")
 
+# QA review decisions (FORMATS.md "Review service"): confirm a flag, or
+# dismiss it with one of these reasons.
+DECISIONS = ("confirm", "dismiss")
+DISMISS_REASONS = (
+    "SURGICAL_PLANNING", "ONCOLOGY_FOLLOW_UP", "SPECIALIST_FOLLOW_UP", "PATIENT_FACTOR",
+    "EXTRACTION_MISS", "DOCUMENTED_ELSEWHERE", "OTHER",
+)
+
 
 def is_missing(value):
     """None or a pandas NaN: a cell with no value."""
