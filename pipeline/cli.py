@@ -1,4 +1,4 @@
-"""Command line: ``spine-audit extract | explain | audit | evaluate | benchmark | train``.
+"""Command line: ``spine-audit extract | explain | audit | evaluate | benchmark | review | train``.
 
 Thin wrappers in the style of spaCy's ``*_cli`` functions: parse arguments,
 call a pure function, print. User errors end in one line on stderr and a
@@ -107,6 +107,48 @@ def _cmd_train(args):
     return 0
 
 
+def _cmd_review_serve(args):
+    from .review.app import check_bind, serve, token_from_env
+    from .review.db import ReviewDB
+    token = token_from_env(args.token)
+    check_bind(args.host, token)
+    db = ReviewDB(args.db)
+    if args.audit:
+        c = db.load_audit(args.audit)
+        if c["already_loaded"]:
+            sys.stderr.write(f"{os.path.basename(args.audit)} was loaded before: nothing added\n")
+        else:
+            sys.stderr.write(f"loaded {os.path.basename(args.audit)}: {c['rows']:,} rows, {c['added']:,} flagged "
+                             f"referrals added, {c['updated']:,} updated, {c['unchanged']:,} already there\n")
+    h = db.health()
+
+    def ready(server):
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        port = server.effective_port
+        hint = "?token=..." if token else ""
+        sys.stderr.write(f"review app: http://{host}:{port}/{hint} ({h['referrals']:,} referrals, "
+                         f"{h['decided']:,} decided; Ctrl-C stops)\n")
+        sys.stderr.flush()
+
+    serve(db, host=args.host, port=args.port, token=token, on_ready=ready)
+    return 0
+
+
+def _cmd_review_export(args):
+    from .review.app import export_csv
+    from .review.db import ReviewDB
+    if os.path.exists(args.out) and not args.force:
+        from .errors import OutputError
+        raise OutputError(f"{args.out} exists; use --force to overwrite")
+    db = ReviewDB(args.db)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        n = export_csv(db, f)
+    os.replace(tmp, args.out)
+    sys.stderr.write(f"wrote {n:,} decided referrals to {args.out} (spine-audit train {args.out} --out MODEL)\n")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="spine-audit",
@@ -172,6 +214,24 @@ def build_parser():
     p.add_argument("--limit", type=int, default=None, help="first N lines only")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=_cmd_benchmark)
+
+    p = sub.add_parser("review", help="QA review of flagged referrals: a local web app and its database")
+    rsub = p.add_subparsers(dest="review_command", required=True)
+    r = rsub.add_parser("serve", help="load an audit output (optional) and serve the review app")
+    r.add_argument("audit", nargs="?", default=None,
+                   help="audit output (.jsonl or .parquet, from audit --keep-text); loading it again adds nothing")
+    r.add_argument("--db", required=True, help="review database: a SQLite file, or a SQLAlchemy URL "
+                                               "(postgresql+psycopg://user@host/db)")
+    r.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    r.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    r.add_argument("--token", default=None, help="required on every request (default: $SPINE_AUDIT_REVIEW_TOKEN); "
+                                                "needed to bind beyond 127.0.0.1")
+    r.set_defaults(func=_cmd_review_serve)
+    r = rsub.add_parser("export", help="write the decisions as a labelled CSV for spine-audit train")
+    r.add_argument("--db", required=True, help="review database (file or SQLAlchemy URL)")
+    r.add_argument("--out", required=True, help="CSV file to write")
+    r.add_argument("--force", "-f", action="store_true", help="overwrite an existing file")
+    r.set_defaults(func=_cmd_review_export)
 
     p = sub.add_parser("train", help="fit the optional mismatch model from reviewed referrals")
     p.add_argument("labelled", nargs="+", help="gold JSONL and/or CSV/Parquet with text, ordered and label columns")

@@ -2,14 +2,10 @@
 it renders, filtering works, and note text with <script> stays text."""
 
 import json
-import shutil
 
 import pytest
 
 from pipeline.audit import AuditOptions, run_audit
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 NOTES = [
     {"id": "x1", "text": "<script>window.__pwned = 1; document.title='pwned'</script> Fever 39, LBP, r/o epidural "
@@ -38,22 +34,6 @@ def test_report_is_self_contained_and_escaped(report):
     assert "&lt;script&gt;window.__pwned" in html
     assert "http://" not in html and "https://" not in html  # no CDN, no network
     assert "<link" not in html and "src=" not in html.replace("src=x", "")
-
-
-@pytest.fixture(scope="module")
-def driver():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium / chromedriver not installed (.ci/run installs them)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"):
-        options.add_argument(arg)
-    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield d
-    d.quit()
 
 
 def _visible_ids(driver):

@@ -319,16 +319,16 @@ class ReviewDB:
         from sqlalchemy import distinct, func, select
         ref, vals = self.t["referrals"], self.t["referral_values"]
         with self.engine.connect() as c:
-            cats = sorted(v for v in c.execute(select(distinct(ref.c.category))).scalars() if v)
+            cats = sorted(v for v in c.execute(select(ref.c.category).distinct()).scalars() if v)
             types = set()
-            for t in c.execute(select(distinct(ref.c.types))).scalars():
+            for t in c.execute(select(ref.c.types).distinct()).scalars():
                 types.update(x for x in t.strip("|").split("|") if x)
             columns = {}
             counts = c.execute(select(vals.c.name, func.count(distinct(vals.c.value))).group_by(vals.c.name)).all()
             for name, n in counts:
                 if n <= max_values:
                     columns[name] = sorted(v for v in c.execute(
-                        select(distinct(vals.c.value)).where(vals.c.name == name)).scalars() if v is not None)
+                        select(vals.c.value).distinct().where(vals.c.name == name)).scalars() if v is not None)
         return {"types": [t for t in MISMATCH_TYPES if t in types], "categories": cats, "columns": columns}
 
     def referral(self, rid):
