@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test bench errors train train-review model-selection notebooks clean
+.PHONY: help install demo review test bench errors train train-review model-selection notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ demo: $(STAMP) ## install, then audit the bundled samples: summary, table and ou
 	@$(BIN)/python scripts/demo.py out/samples_audit.csv
 	$(BIN)/spine-audit audit data/samples/referrals_samples.jsonl --out out/samples_report.html --force --quiet
 	@echo "QA report: out/samples_report.html (open it in a browser)"
+
+review: $(STAMP) ## install, audit the samples to JSONL and serve the QA review app on http://127.0.0.1:8000 (Ctrl-C stops)
+	@mkdir -p out
+	$(BIN)/spine-audit audit data/samples/referrals_samples.jsonl --out out/samples_audit.jsonl --force --quiet \
+	  --model models/review_simulated.joblib
+	$(BIN)/spine-audit review serve out/samples_audit.jsonl --db out/review.db
 
 test: $(STAMP) ## install, then run the whole test suite
 	$(BIN)/python -m pytest -q

@@ -5,13 +5,21 @@ few lines of inline JavaScript for filtering. Every piece of note text is
 HTML-escaped, so a note that contains ``<script>`` renders as text.
 """
 
+import csv
 import heapq
 import html
+import io
 import json
+import urllib.parse
+from collections import Counter
 
+from .describe import mismatch_reasons, protocol_text, rule_details
 from .vocab import SAFETY_MISMATCH_TYPES, URGENCIES
 
 MAX_FLAGGED = 2000  # referrals shown in detail; the counts cover every row
+MAX_ERRORS = 500    # rows with errors listed (ids and messages; never note text)
+MAX_SPELLINGS = 10_000  # distinct unparsed order spellings counted (bounded memory)
+SHOW_SPELLINGS = 200
 STATUS_CLASS = {"present": "st-present", "negated": "st-negated", "family": "st-family",
                 "hypothetical": "st-hypothetical"}
 
@@ -22,7 +30,12 @@ def compact_record(rec, text, ordered_raw, carried=None):
     mm = rec.get("mismatch") or {}
     flagged = rec.get("status") == "ok" and bool(mm.get("types"))
     if not flagged:
-        return {"flagged": False}
+        small = {"flagged": False}
+        if rec.get("status") == "error":
+            small["error"] = {"id": None if rec.get("id") is None else str(rec["id"]), "message": rec.get("error")}
+        elif rec.get("ordered") and not rec["ordered"].get("parsed"):
+            small["unparsed"] = str(rec["ordered"].get("raw"))[:200]
+        return small
     r = rec["recommendation"]
     return {
         "flagged": True, "id": rec["id"], "text": text if isinstance(text, str) else "",
@@ -31,6 +44,7 @@ def compact_record(rec, text, ordered_raw, carried=None):
         "category": r["category"], "urgency": r["urgency"],
         "recommended": {k: r[k] for k in ("modality", "contrast", "regions", "flags", "alternatives")},
         "ordered": rec["ordered"], "rule_ids": r["rule_ids"], "citations": r["citations"],
+        "reasons": mismatch_reasons(rec),
         "concepts": rec["concepts"], "duration_weeks": rec["duration_weeks"], "age_years": rec.get("age_years"),
         "carried": {k: (None if v is None else str(v)) for k, v in (carried or {}).items()},
     }
@@ -64,19 +78,6 @@ def highlight(text, evidence):
     return "".join(out)
 
 
-def _protocol(p):
-    if not p:
-        return "none"
-    if p.get("modality") == "NONE":
-        return "no imaging"
-    if p.get("modality") is None:
-        return "not parsed"
-    regions = ", ".join(p.get("regions") or []) or "region not stated"
-    no_contrast = p.get("modality") in ("XR", "BONE_SCAN", "PET", "CT_MYELOGRAPHY")
-    contrast = p.get("contrast") or ("no IV contrast" if no_contrast else "contrast not stated")
-    return f"{p.get('modality')} / {contrast} / {regions}"
-
-
 def _breakdown_table(rows):
     """Mismatch rate per group (--group-by / --by-month), with its interval."""
     if not rows:
@@ -99,16 +100,63 @@ def _breakdown_table(rows):
 
 
 def _bars(counts, total, label):
+    """One bar per key, its length proportional to its share of ``total``
+    (100% = the full track), so bars compare across charts."""
     if not counts:
         return f"<p class='muted'>No {label}.</p>"
-    top = max(counts.values())
     rows = []
     for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         pct = 100 * n / total if total else 0
         rows.append(f"<div class='bar-row'><span class='bar-label'>{_esc(key)}</span>"
-                    f"<span class='bar' style='width:{max(1, int(300 * n / top))}px'></span>"
-                    f"<span class='bar-n'>{n:,} ({pct:.1f}%)</span></div>")
+                    f"<span class='track'><span class='bar' style='width:{max(0.5, min(100.0, pct)):.1f}%'></span>"
+                    f"</span><span class='bar-n'>{n:,} ({pct:.1f}%)</span></div>")
     return "\n".join(rows)
+
+
+def flagged_csv(flagged):
+    """The flagged list as CSV text (no note text): what a reviewer filters in a spreadsheet."""
+    from .tables import neutralise
+    carried = []
+    for r in flagged:
+        for k in r.get("carried") or {}:
+            if k not in carried:
+                carried.append(k)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "mismatch_types", "reasons", "category", "urgency", "score", "ordered_raw", "ordered",
+                "recommended", "rule_ids"] + carried)
+    for r in flagged:
+        w.writerow([neutralise(x) for x in [
+            r["id"], "|".join(r["types"]), " / ".join(x["reason"] for x in r.get("reasons") or []), r["category"],
+            r["urgency"], "" if r.get("score") is None else r["score"], (r["ordered"] or {}).get("raw") or "",
+            protocol_text(r["ordered"]), protocol_text(r["recommended"]), "|".join(r["rule_ids"])]
+            + [(r.get("carried") or {}).get(c) or "" for c in carried]])
+    return buf.getvalue()
+
+
+def _problems(errors, n_errors, spellings, n_unparsed):
+    """Rows with errors (id and message) and the order spellings the parser
+    did not read, most frequent first (add them to orders.yaml)."""
+    parts = ["<h2>Rows with errors</h2>"]
+    if not n_errors:
+        parts.append("<p class='muted'>None.</p>")
+    else:
+        parts.append(f"<p class='muted'>{n_errors:,} rows; showing {len(errors):,}. Every row still has an output "
+                     "row with status <code>error</code>.</p><table id='errors'><thead><tr><th>id</th><th>error</th>"
+                     "</tr></thead><tbody>"
+                     + "".join(f"<tr><td>{_esc(e['id'])}</td><td>{_esc(e['message'])}</td></tr>" for e in errors)
+                     + "</tbody></table>")
+    parts.append("<h2>Unparsed orders</h2>")
+    if not n_unparsed:
+        parts.append("<p class='muted'>None: every order was read.</p>")
+    else:
+        top = spellings.most_common(SHOW_SPELLINGS)
+        parts.append(f"<p class='muted'>{n_unparsed:,} orders were not read, so they were not compared. Their "
+                     "spellings, most frequent first: add the common ones to the order vocabulary "
+                     "(<code>orders.yaml</code>).</p><table id='unparsed'><thead><tr><th>order as written</th>"
+                     "<th>rows</th></tr></thead><tbody>"
+                     + "".join(f"<tr><td>{_esc(k)}</td><td>{n:,}</td></tr>" for k, n in top) + "</tbody></table>")
+    return "".join(parts)
 
 
 _CSS = """
@@ -117,7 +165,8 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d7dbe3;border-radius:6px;padding:.6rem 1rem}
 .card b{display:block;font-size:1.3rem}.muted{color:#6b7385}
 .bar-row{display:flex;align-items:center;gap:.5rem;margin:.15rem 0}.bar-label{width:16rem;font-size:.85rem}
-.bar{display:inline-block;height:.8rem;background:#3b6fd8;border-radius:2px}.bar-n{font-size:.8rem;color:#444}
+.track{display:inline-block;width:200px;height:.8rem;background:#eef1f7;border-radius:2px}
+.bar{display:block;height:.8rem;background:#3b6fd8;border-radius:2px}.bar-n{font-size:.8rem;color:#444}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:1rem}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e3e6ec;padding:.35rem;text-align:left;
 vertical-align:top;font-size:.88rem}
@@ -150,21 +199,40 @@ _JS = """
 def write_report(rows, summary, path, max_flagged=MAX_FLAGGED):
     """Write the report from compact rows (an iterable) and the run summary."""
     n_flagged = 0
+    errors, spellings = [], Counter()
+    n_errors = n_unparsed = 0
 
     def flagged_rows():
-        nonlocal n_flagged
+        nonlocal n_flagged, n_errors, n_unparsed
         for seq, row in enumerate(rows):
             if row.get("flagged"):
                 n_flagged += 1
                 yield severity_key(row), seq, row
+            elif "error" in row:
+                n_errors += 1
+                if len(errors) < MAX_ERRORS:
+                    errors.append(row["error"])
+            elif "unparsed" in row:
+                n_unparsed += 1
+                key = " ".join(row["unparsed"].split())
+                if key in spellings or len(spellings) < MAX_SPELLINGS:
+                    spellings[key] += 1
 
     # the most severe max_flagged rows, in severity then input order (bounded memory)
     flagged = [row for _, _, row in heapq.nsmallest(max_flagged, flagged_rows(), key=lambda t: t[:2])]
     with open(path, "w", encoding="utf-8") as f:
-        f.write(render(flagged, summary, n_flagged))
+        f.write(render(flagged, summary, n_flagged, problems=(errors, n_errors, spellings, n_unparsed)))
 
 
-def render(flagged, s, n_flagged=None):
+def _rule_item(d):
+    sources = "".join(
+        f"<li>{_esc(c['title'])}{_esc(', variant ' + str(c['variant'])) if c.get('variant') else ''}"
+        f"{_esc(': “' + c['quote'] + '”') if c.get('quote') else ''}</li>" for c in d["sources"])
+    return (f"<li>{_esc(d['title'])} <span class='muted'>({_esc(d['id'])})</span>"
+            + (f"<ul>{sources}</ul>" if sources else "") + "</li>")
+
+
+def render(flagged, s, n_flagged=None, problems=None):
     n_flagged = len(flagged) if n_flagged is None else n_flagged
     compared = s.get("orders_compared", 0)
     types = sorted({t for r in flagged for t in r["types"]})
@@ -195,7 +263,9 @@ def render(flagged, s, n_flagged=None):
         "<h2>Flagged referrals</h2>",
         f"<p class='muted'>Sorted by severity: safety types (gadolinium, MRI safety, contrast only) first, "
         f"then emergent, urgent and routine; then by model score when a model was used. "
-        f"Showing {len(flagged):,} of {n_flagged:,}.</p>",
+        f"Showing {len(flagged):,} of {n_flagged:,}. "
+        f"<a id='csv-download' download='flagged_referrals.csv' href='data:text/csv;charset=utf-8,"
+        f"{_esc(urllib.parse.quote(flagged_csv(flagged)))}'>Download this list as CSV</a> (no note text).</p>",
         "<p class='legend'>Evidence: <mark class='st-present'>present</mark><mark class='st-negated'>negated</mark>"
         "<mark class='st-family'>family</mark><mark class='st-hypothetical'>hypothetical</mark></p>",
         "<div class='filters'><label>Mismatch type <select id='f-type'><option value=''>all</option>"
@@ -217,19 +287,23 @@ def render(flagged, s, n_flagged=None):
             + "</td>"
             f"<td>{_esc(r.get('age_years'))}</td><td>{tags}</td>"
             f"<td>{_esc(r['category'])}</td><td class='urg-{_esc(r['urgency'])}'>{_esc(r['urgency'])}</td>"
-            f"<td>{score}</td><td>{_esc(_protocol(r['ordered']))}</td><td>{_esc(_protocol(r['recommended']))}</td></tr>")
+            f"<td>{score}</td><td>{_esc(protocol_text(r['ordered']))}</td><td>{_esc(protocol_text(r['recommended']))}</td></tr>")
         alts = ", ".join(f"{a['modality']}/{a['contrast'] or '-'}" for a in r["recommended"]["alternatives"]) or "none"
         flags = ", ".join(r["recommended"]["flags"]) or "none"
         parts.append(
             f"<tr id='d-{k}'><td></td><td colspan='8'><details><summary>note, evidence and rules</summary>"
             f"<div class='note'>{highlight(r['text'], r['evidence'])}</div>"
             f"<div class='side'><div><b>Ordered</b><br>{_esc(r['ordered'].get('raw'))}<br>"
-            f"{_esc(_protocol(r['ordered']))}</div><div><b>Recommended</b><br>{_esc(_protocol(r['recommended']))}"
+            f"{_esc(protocol_text(r['ordered']))}</div><div><b>Recommended</b><br>{_esc(protocol_text(r['recommended']))}"
             f"<br>flags: {_esc(flags)}<br>also acceptable: {_esc(alts)}</div></div>"
-            f"<p><b>Rules</b>: {_esc(', '.join(r['rule_ids']))}</p><p><b>Sources</b></p><ul>"
-            + "".join(f"<li>{_esc(c)}</li>" for c in r["citations"])
-            + "</ul></details></td></tr>")
+            + "<p><b>Why it was flagged</b></p><ul class='reasons'>"
+            + "".join(f"<li>{_esc(x['reason'])}</li>" for x in r.get("reasons") or [])
+            + "</ul><p><b>Rules and sources</b></p><ol class='rules'>"
+            + "".join(_rule_item(d) for d in rule_details(r["rule_ids"]))
+            + "</ol></details></td></tr>")
     parts.append("</tbody></table>")
+    if problems is not None:
+        parts.append(_problems(*problems))
     parts.append(f"<script type='application/json' id='summary'>{_esc(json.dumps(s))}</script>")
     parts.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(parts)

@@ -15,6 +15,9 @@ NOTES = [
     {"id": "x4", "text": "LBP x 3 days. No fever. Mother had breast cancer. Return if weakness develops.",
      "ordered": "72148"},
     {"id": "x5", "text": "LBP x 2 wks, no red flags.", "ordered": None},
+    {"id": "x6", "text": "   ", "ordered": "MRI L-spine"},
+    {"id": "x7", "text": "LBP x 2 wks, no fever.", "ordered": "spine pictures please"},
+    {"id": "x8", "text": "LBP x 3 wks, no fever.", "ordered": "spine  pictures please"},
 ]
 
 
@@ -34,6 +37,34 @@ def test_report_is_self_contained_and_escaped(report):
     assert "&lt;script&gt;window.__pwned" in html
     assert "http://" not in html and "https://" not in html  # no CDN, no network
     assert "<link" not in html and "src=" not in html.replace("src=x", "")
+
+
+def test_report_explains_flags_and_lists_problems(report):
+    import csv
+    import io
+    import re
+    import urllib.parse
+    html = report.read_text()
+    # plain-language reasons and readable source titles, not file names
+    assert "MRI ordered without contrast; suspected spinal infection needs without and with contrast" in html
+    assert "Why is an MRI of the spine recommended?" in html
+    assert ".txt" not in html
+    # bars are proportional to the share of compared orders
+    widths = [float(w) for w in re.findall(r"class='bar' style='width:([0-9.]+)%'", html)]
+    assert widths and max(widths) <= 100
+    # the error row and the unparsed spellings are listed (spaces normalised, counted)
+    errors = html[html.index("id='errors'"):html.index("Unparsed orders")]
+    assert ">x6<" in errors
+    unparsed = html[html.index("id='unparsed'"):]
+    assert "<td>spine pictures please</td><td>2</td>" in unparsed
+    # the CSV download holds the flagged list, without note text
+    href = re.search(r"id='csv-download' download='flagged_referrals.csv' href='data:text/csv;charset=utf-8,([^']*)'",
+                     html).group(1)
+    text = urllib.parse.unquote(href.replace("&amp;", "&"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["id"] for r in rows} == {"x1", "x2", "x3", "x4"}
+    assert "__pwned" not in text
+    assert any("suspected spinal infection" in r["reasons"] for r in rows)
 
 
 def _visible_ids(driver):

@@ -440,3 +440,33 @@ def test_two_reviewers_posting_at_once_over_http_lose_nothing(live, flagged):
     rows = [h for rid in ids for h in d.referral(rid)["history"]]
     assert sorted((h["reviewer"], int(h["comment"])) for h in rows) == sorted(
         (n, k) for n in ("ann", "bob") for k in range(120))
+
+
+def test_an_unexpected_error_is_logged_without_note_text(tmp_path, audit_jsonl, caplog, monkeypatch):
+    d = ReviewDB(tmp_path / "boom.db")
+    d.load_audit(audit_jsonl)
+    app = create_app(d)
+
+    def boom(_rid):
+        raise RuntimeError(SCRIPT_NOTE)  # an error message that quotes the note
+
+    monkeypatch.setattr(d, "referral", boom)
+    with caplog.at_level("DEBUG"):
+        resp = app.test_client().get("/api/referrals/x-script")
+    assert resp.status_code == 500 and resp.get_json() == {"error": "internal error"}
+    assert "RuntimeError" in caplog.text and "__pwned" not in caplog.text and "IVDU" not in caplog.text
+
+
+def test_nested_carried_values_are_kept_but_not_filters(tmp_path):
+    rows = [{"id": "n1", "text": "Fever 39, IVDU, LBP, r/o epidural abscess.", "ordered": "MRI L-spine w/o",
+             "site": "north", "gold": {"concepts": {"FEVER": "present"}}}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "a.jsonl"
+    run_audit(src, out, AuditOptions(quiet=True))
+    d = ReviewDB(tmp_path / "n.db")
+    d.load_audit(out)
+    assert d.referral("n1")["carried"]["gold"] == {"concepts": {"FEVER": "present"}}
+    assert d.facets()["columns"] == {"site": ["north"]}
+    page = create_app(d).test_client().get("/referrals/n1").get_data(as_text=True)
+    assert "site: north" in page and "concepts" not in page.split("<h2>Why")[0]

@@ -147,6 +147,17 @@ def create_app(db, token=None, secret_key=None):
     def not_found(_exc):
         return api_error(404, "not found") if wants_json() else make_response("Not found.", 404)
 
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        """Anything unexpected: a generic answer, and a log line with the
+        exception type only (a message could quote note text)."""
+        from werkzeug.exceptions import HTTPException
+        if isinstance(exc, HTTPException):
+            return exc
+        app.logger.error("review app: unexpected %s on %s %s", type(exc).__name__, request.method,
+                         request.url_rule.rule if request.url_rule else "?")
+        return api_error(500, "internal error") if wants_json() else make_response("Internal error.", 500)
+
     @app.errorhandler(413)
     def too_large(_exc):
         return api_error(413, "request body too large")
@@ -234,7 +245,9 @@ def create_app(db, token=None, secret_key=None):
         rec = view["record"]
         note = Markup(highlight(view["text"], rec.get("evidence") or [])) if view["text"] else None
         nxt = db.next_open(after_id=str(rid))
-        return render_template("referral.html", v=view, rec=rec, note=note, rid=str(rid), next_id=nxt,
+        shown = {k: (v if len(str(v)) <= 120 else str(v)[:117] + "...") for k, v in view["carried"].items()
+                 if not isinstance(v, (dict, list))}
+        return render_template("referral.html", v=view, rec=rec, note=note, rid=str(rid), next_id=nxt, shown=shown,
                                reasons=DISMISS_REASONS, concepts=CONCEPTS, safety=SAFETY_MISMATCH_TYPES,
                                status_class=STATUS_CLASS, protocol_text=protocol_text,
                                reviewer=request.cookies.get(REVIEWER_COOKIE, ""),

@@ -133,7 +133,9 @@ class ReviewDB:
             path = self.url[len("sqlite:///"):]
             if path and not os.path.isdir(os.path.dirname(os.path.abspath(path)) or "."):
                 raise InputError(f"folder of the review database does not exist: {os.path.dirname(path)}")
-            self.engine = create_engine(self.url, connect_args={"timeout": 60, "check_same_thread": False})
+            # hide_parameters: a database error never quotes the values (note text) in its message
+            self.engine = create_engine(self.url, connect_args={"timeout": 60, "check_same_thread": False},
+                                        hide_parameters=True)
 
             @event.listens_for(self.engine, "connect")
             def _on_connect(dbapi_conn, _record):
@@ -151,7 +153,7 @@ class ReviewDB:
                 immediate = conn.get_execution_options().get("immediate", False)
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True)
+            self.engine = create_engine(self.url, pool_pre_ping=True, hide_parameters=True)
         self.migrate()
 
     # ------------------------------------------------------------------ schema
@@ -440,8 +442,10 @@ def _referral_row(it, audit_id):
 
 
 def _value_rows(row):
+    """Filterable carried values: scalars only (a nested value such as a gold
+    annotation is kept in ``carried`` but is not a filter)."""
     return [{"referral_id": row["id"], "name": str(k)[:200], "value": None if v is None else str(v)}
-            for k, v in json.loads(row["carried"]).items()]
+            for k, v in json.loads(row["carried"]).items() if not isinstance(v, (dict, list))]
 
 
 RECORD_KEYS = ("id", "status", "error", "concepts", "evidence", "duration_weeks", "regions", "age_years",
