@@ -470,3 +470,14 @@ def test_nested_carried_values_are_kept_but_not_filters(tmp_path):
     assert d.facets()["columns"] == {"site": ["north"]}
     page = create_app(d).test_client().get("/referrals/n1").get_data(as_text=True)
     assert "site: north" in page and "concepts" not in page.split("<h2>Why")[0]
+
+
+@pytest.mark.parametrize("url, message", [
+    ("nosuchdialect://x/y", "SQLAlchemy"),
+    ("postgresql+psycopg://nobody:secretpw@127.0.0.1:1/none", "cannot open the review database"),
+])
+def test_unusable_database_urls_give_one_line_without_the_password(tmp_path, capsys, url, message):
+    from pipeline.cli import main
+    assert main(["review", "export", "--db", url, "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "secretpw" not in err and err.count("\n") == 1

@@ -124,6 +124,19 @@ class ReviewDB:
     """The review database behind the app, the export and the tests."""
 
     def __init__(self, db):
+        from sqlalchemy import exc as sa_exc
+        try:
+            self._open(db)
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError):
+            raise InputError("the review database URL is not one SQLAlchemy can use (a file path, or e.g. "
+                             "postgresql+psycopg://user@host/db)") from None
+        except ImportError as exc:
+            raise InputError(f"the database driver is not installed ({exc.name}): for PostgreSQL, "
+                             "pip install 'spine-audit[postgres]'") from None
+        except sa_exc.OperationalError as exc:
+            raise InputError(f"cannot open the review database ({type(exc.orig).__name__})") from None
+
+    def _open(self, db):
         from sqlalchemy import create_engine, event
         self.url = database_url(db)
         self.is_sqlite = self.url.startswith("sqlite")
