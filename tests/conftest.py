@@ -143,3 +143,17 @@ def driver():
     d = webdriver.Chrome(service=Service(chromedriver), options=options)
     yield d
     d.quit()
+
+
+def audited_review_db(rows, folder, name="review.db"):
+    """Referral rows -> a JSONL audit (spine-audit audit) -> a review database
+    with its flagged referrals loaded. Returns (ReviewDB, audit path)."""
+    from pipeline.audit import AuditOptions, run_audit
+    from pipeline.review.db import ReviewDB
+    src = folder / f"{name}.in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    audit = folder / f"{name}.audit.jsonl"
+    run_audit(src, audit, AuditOptions(quiet=True))
+    db = ReviewDB(folder / name)
+    db.load_audit(audit)
+    return db, audit

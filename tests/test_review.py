@@ -15,7 +15,7 @@ from pipeline.audit import AuditOptions, run_audit
 from pipeline.review.app import create_app, export_csv
 from pipeline.review.db import MIGRATIONS, SCHEMA_VERSION, Invalid, NotFound, ReviewDB
 
-from conftest import SAMPLES, read_jsonl
+from conftest import SAMPLES, audited_review_db, read_jsonl
 
 SCRIPT_NOTE = ("<script>window.__pwned=1</script> 62F fever 38.9, IVDU, severe LBP, r/o epidural abscess. "
                "<img src=x onerror=\"window.__pwned=2\">")
@@ -460,12 +460,7 @@ def test_an_unexpected_error_is_logged_without_note_text(tmp_path, audit_jsonl, 
 def test_nested_carried_values_are_kept_but_not_filters(tmp_path):
     rows = [{"id": "n1", "text": "Fever 39, IVDU, LBP, r/o epidural abscess.", "ordered": "MRI L-spine w/o",
              "site": "north", "gold": {"concepts": {"FEVER": "present"}}}]
-    src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    out = tmp_path / "a.jsonl"
-    run_audit(src, out, AuditOptions(quiet=True))
-    d = ReviewDB(tmp_path / "n.db")
-    d.load_audit(out)
+    d, _ = audited_review_db(rows, tmp_path)
     assert d.referral("n1")["carried"]["gold"] == {"concepts": {"FEVER": "present"}}
     assert d.facets()["columns"] == {"site": ["north"]}
     page = create_app(d).test_client().get("/referrals/n1").get_data(as_text=True)

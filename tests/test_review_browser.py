@@ -8,11 +8,9 @@ import threading
 
 import pytest
 
-from pipeline.audit import AuditOptions, run_audit
 from pipeline.review.app import create_app
-from pipeline.review.db import ReviewDB
 
-from conftest import SAMPLES, read_jsonl
+from conftest import SAMPLES, audited_review_db, read_jsonl
 
 TOKEN = "browser-token"
 
@@ -24,12 +22,7 @@ def server(tmp_path):
             for k, r in enumerate(read_jsonl(SAMPLES))]
     rows.append({"id": "x-script", "text": "<script>window.__pwned=1</script> Fever 39, IVDU, LBP, r/o epidural "
                                            "abscess.", "ordered": "MRI L-spine w/o", "site": "north"})
-    src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    audit = tmp_path / "audit.jsonl"
-    run_audit(src, audit, AuditOptions(quiet=True))
-    db = ReviewDB(tmp_path / "review.db")
-    db.load_audit(audit)
+    db, _ = audited_review_db(rows, tmp_path)
     srv = create_server(create_app(db, token=TOKEN), host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=srv.run, daemon=True).start()
     yield f"http://127.0.0.1:{srv.effective_port}", db, tmp_path
