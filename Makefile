@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo review test bench errors train train-review model-selection notebooks clean
+.PHONY: help install demo review test bench golden errors train train-review model-selection notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: $(STAMP) ## install, then run the whole test suite
 
 bench: $(STAMP) ## throughput and memory: extraction (10k notes) and the full audit (200k rows, 1 and 2 workers)
 	$(BIN)/python scripts/bench.py --extract-notes 10000 --audit-rows 200000
+
+golden: $(STAMP) ## record the extractor's golden outputs after an intended change (tests/golden)
+	$(BIN)/python tests/golden_records.py --write
 
 errors: $(STAMP) ## error analysis: disagreements on dev, samples and real_dev, grouped by concept and kind (out/errors.md)
 	$(BIN)/python scripts/error_analysis.py

@@ -75,3 +75,10 @@ def pipe_docs(nlp, texts, batch_size=256):
 def get_nlp():
     """The shared pipeline of this process (built on first use)."""
     return build_nlp()
+
+
+def extract_spine(text, nlp=None):
+    """The extracted facts of one note: ``{"concepts", "evidence",
+    "duration_weeks", "regions", "age_years"}`` (the record's extraction half)."""
+    nlp = nlp or get_nlp()
+    return next(iter(pipe_docs(nlp, [text])))._.spine
