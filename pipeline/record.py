@@ -1,8 +1,8 @@
 """Result records (FORMATS.md): one per referral, never dropped.
 
 ``analyze(text, ordered=None)`` returns the record for one note;
-``analyze_many(rows)`` streams records for many, in order, through
-``nlp.pipe``. A row that cannot be analysed gets ``status: "error"`` with an
+``analyze_many(rows)`` streams records for many, in order, through the
+one-pass extractor. A row that cannot be analysed gets ``status: "error"`` with an
 error message that never contains note text.
 """
 
@@ -81,39 +81,24 @@ def _as_text(text):
 def analyze_many(rows, nlp=None, max_chars=DEFAULT_MAX_CHARS, batch_size=256):
     """Records for ``rows`` of ``(id, text, ordered)``, in input order.
 
-    Valid notes go through ``nlp.pipe`` in batches; invalid ones get an error
-    record in their place. An exception inside the pipeline for one note marks
-    that note only.
+    Valid notes go through the one-pass extractor (``extract.engine``; the
+    same results as the component pipeline, checked by tests/test_golden.py);
+    invalid ones get an error record in their place. An exception inside the
+    extractor for one note marks that note only. ``batch_size`` is kept for
+    callers of the earlier ``nlp.pipe`` version and has no effect.
     """
-    from .extract import get_nlp, pipe_docs
-    if nlp is None:
-        nlp = get_nlp()
-    batch = []
-
-    def flush():
-        texts = [_as_text(t) for _, t, _ in batch]
-        try:
-            docs = list(pipe_docs(nlp, texts, batch_size=batch_size))
-        except Exception:  # noqa: BLE001 - isolate the failing note(s) below
-            docs = None
-        for k, (row_id, text, ordered) in enumerate(batch):
-            try:
-                doc = docs[k] if docs is not None else nlp(texts[k])
-                yield finish_record(row_id, doc._.spine, ordered)
-            except Exception as exc:  # noqa: BLE001 - one bad note must not stop a batch
-                yield _empty_record(row_id, "error", ROW_FAILED.format(kind=type(exc).__name__))
-        batch.clear()
-
+    from .extract import get_extractor
+    extract = get_extractor(nlp)
     for row_id, text, ordered in rows:
         problem = check_text(text, max_chars)
         if problem is not None:
-            yield from flush()
             yield _empty_record(row_id, "error", problem)
             continue
-        batch.append((row_id, text, ordered))
-        if len(batch) >= batch_size:
-            yield from flush()
-    yield from flush()
+        try:
+            spine = extract(_as_text(text))
+            yield finish_record(row_id, spine, ordered)
+        except Exception as exc:  # noqa: BLE001 - one bad note must not stop a batch
+            yield _empty_record(row_id, "error", ROW_FAILED.format(kind=type(exc).__name__))
 
 
 def analyze(text, ordered=None, id=None, nlp=None, max_chars=DEFAULT_MAX_CHARS):  # noqa: A002

@@ -67,23 +67,22 @@ def test_record_batch_keeps_every_row_in_order():
 
 
 def test_record_pipeline_exception_marks_only_that_row():
-    from pipeline.extract import get_nlp
+    from pipeline.extract import get_extractor, get_nlp
 
     class Exploding:
+        """A pipeline whose extractor fails on one note (with note text in the message)."""
         def __init__(self, nlp):
-            self.nlp = nlp
+            real = get_extractor(nlp)
 
-        def pipe(self, texts, batch_size=None):
-            raise RuntimeError("boom " + SECRET)
+            def extract(text):
+                if "explode" in text:
+                    raise RuntimeError("boom " + SECRET)
+                return real(text)
+            self._spine_extractor = extract
 
-        def __call__(self, text):
-            if "explode" in text:
-                raise RuntimeError("boom " + SECRET)
-            return self.nlp(text)
-
-    recs = list(analyze_many([(1, "LBP x 2 days", None), (2, "explode " + SECRET, None)],
+    recs = list(analyze_many([(1, "LBP x 2 days", None), (2, "explode " + SECRET, None), (3, "Neck pain", None)],
                              nlp=Exploding(get_nlp())))
-    assert [r["status"] for r in recs] == ["ok", "error"]
+    assert [r["status"] for r in recs] == ["ok", "error", "ok"]
     assert recs[1]["error"].startswith("E105") and SECRET not in recs[1]["error"]
 
 

@@ -64,6 +64,22 @@ def build_nlp(assertion_path=None, extra_negations=None, normalise_path=None):
     return nlp
 
 
+def spine_nlp(normalise_path=None):
+    """A blank English pipeline with the project's tokenizer and normal forms
+    and one component, ``spine_audit`` (the one-pass extractor): ``doc =
+    spine_nlp()(text)`` gives ``doc._.spine`` and the span groups
+    ``spine_concepts`` and ``spine_regions``."""
+    import spacy
+
+    from . import engine  # noqa: F401  registers the "spine_audit" factory
+    from .normalise import install_norms, load_norms
+    from .tokenizer import customise_tokenizer
+    nlp = customise_tokenizer(spacy.blank("en"))
+    install_norms(nlp, load_norms(str(normalise_path) if normalise_path else None))
+    nlp.add_pipe("spine_audit")
+    return nlp
+
+
 def pipe_docs(nlp, texts, batch_size=256):
     """``nlp.pipe(texts)``, each doc made first with its text remembered
     (spaCy rebuilds ``doc.text`` from the tokens on every access)."""
@@ -77,8 +93,27 @@ def get_nlp():
     return build_nlp()
 
 
+def get_extractor(nlp=None):
+    """The one-pass extractor (``engine.Extractor``) of ``nlp`` (default: the
+    shared pipeline), built once per pipeline object."""
+    nlp = nlp or get_nlp()
+    extractor = getattr(nlp, "_spine_extractor", None)
+    if extractor is None:
+        from .engine import Extractor
+        extractor = Extractor(nlp)
+        nlp._spine_extractor = extractor
+    return extractor
+
+
 def extract_spine(text, nlp=None):
     """The extracted facts of one note: ``{"concepts", "evidence",
-    "duration_weeks", "regions", "age_years"}`` (the record's extraction half)."""
+    "duration_weeks", "regions", "age_years"}`` (the record's extraction half),
+    by the one-pass extractor."""
+    return get_extractor(nlp)(text)
+
+
+def extract_spine_components(text, nlp=None):
+    """The same facts through the component pipeline (``nlp.pipe``), the
+    reference the one-pass extractor is checked against."""
     nlp = nlp or get_nlp()
     return next(iter(pipe_docs(nlp, [text])))._.spine

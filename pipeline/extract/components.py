@@ -197,7 +197,7 @@ def make_concepts(nlp, name):
     return SpineConcepts(nlp, load_concepts(), load_context())
 
 
-def _order_header(doc):
+def _order_header(doc, offsets=None):
     """Char range of a leading order line ("CT C SPINE WO CONTRAST.") or None.
 
     Only an ALL-CAPS first sentence that parses as an order with a stated
@@ -209,8 +209,9 @@ def _order_header(doc):
     end = starts[1] if len(starts) > 1 else len(doc)
     if end > 12:
         return None
-    first = doc[0:end]
-    text = doc_text(doc)[first.start_char:first.end_char].strip().rstrip(".")
+    offsets = offsets or TokenOffsets(doc)
+    first_start, first_end = offsets.starts[0], offsets.ends[end - 1]
+    text = doc_text(doc)[first_start:first_end].strip().rstrip(".")
     if not text or any(c.islower() for c in text):
         return None
     parsed = parse_order(text)
@@ -218,7 +219,7 @@ def _order_header(doc):
         return None
     if parsed["contrast"] is None and parsed["modality"] in ("MRI", "CT"):
         return None
-    return first.start_char, first.end_char
+    return first_start, first_end
 
 
 class TokenOffsets:
@@ -293,6 +294,7 @@ class SpineConcepts:
         self.anchor_matchers = {"NORM": self.phrase_matcher,
                                 "LOWER": PhraseMatcher(nlp.vocab, attr="LOWER")}
         self.anchored = {}
+        self.lower_anchor_phrases = {}  # label -> phrases (the one-pass extractor's LOWER matcher)
         unanchored = []
         for p in lexicon.patterns:
             for k, (anchor, rx, rx_lower, trig) in enumerate(p.anchored):
@@ -302,6 +304,8 @@ class SpineConcepts:
                 label = f"{p.id}#{k}"
                 self.anchored[label] = (p, rx, rx_lower, trig)
                 self.anchor_matchers[anchor[0]].add(label, list(nlp.tokenizer.pipe(anchor[1])))
+                if anchor[0] == "LOWER":
+                    self.lower_anchor_phrases[label] = list(anchor[1])
         self.anchor_matchers = [m for m in self.anchor_matchers.values() if len(m) and m is not self.phrase_matcher]
         unanchored_ids = {p.id for p in unanchored}
         self.regex_patterns = [p for p in lexicon.patterns
@@ -321,6 +325,19 @@ class SpineConcepts:
         for k, (_region, _rx, _t, starts) in enumerate(context.regions):
             for w in starts:
                 starts_of.setdefault(w, []).append(f"region#{k}")
+        # per match id (a string-store hash), what it stands for: read without a
+        # string lookup per match
+        strings = nlp.vocab.strings
+        self._phrase_pattern = {strings.add(p.id): (p, p.concepts) for p in lexicon.patterns if p.phrases}
+        self._anchor_of = {strings.add(label): (p, rx, rx_lower, trig, p.concepts)
+                           for label, (p, rx, rx_lower, trig) in self.anchored.items()}
+        # regex patterns by trigger: only those whose trigger occurs are tried
+        self._regex_always = tuple(k for k, p in enumerate(self.regex_patterns) if not p.triggers)
+        self._regex_by_trigger = {}
+        for k, p in enumerate(self.regex_patterns):
+            for t in p.triggers:
+                self._regex_by_trigger.setdefault(t, []).append(k)
+        self._regex_span_group = tuple("span" in p.regex.groupindex for p in self.regex_patterns)
         self.automaton_words = sorted(set(self.triggers) | set(starts_of))
         self.automaton = ahocorasick.Automaton()
         trigger_set = set(self.triggers)
@@ -351,69 +368,85 @@ class SpineConcepts:
         """The literal prefilters that occur in the lower-cased note."""
         return self.scan(lower)[0]
 
-    def find_mentions(self, doc, text, lower, present, offsets=None, starts_at=None):
+    def find_mentions(self, doc, text, lower, present, offsets=None, starts_at=None, lower_anchors=None):
         """Every raw match: (start_tok, end_tok, concept, pattern).
 
         ``starts_at`` (from ``scan``) lets patterns with ``starts`` be tried
-        only where a match can begin; without it every pattern searches."""
+        only where a match can begin; without it every pattern searches.
+        ``lower_anchors``: the (match_id, start) of the LOWER anchors when the
+        caller matched them already (the one-pass extractor)."""
         mentions = []
+        append = mentions.append
         offsets = offsets or TokenOffsets(doc)
-        strings = self.vocab.strings
         anchors = []
-        by_id = self.lexicon.by_id
+        phrase_pattern = self._phrase_pattern
         for match_id, start, end in self.phrase_matcher(doc):
-            label = strings[match_id]
-            pat = by_id.get(label)
-            if pat is None:
+            found = phrase_pattern.get(match_id)
+            if found is None:
                 anchors.append((match_id, start))
                 continue
-            for concept in pat.concepts:
-                mentions.append((start, end, concept, pat))
-        for matcher in self.anchor_matchers:
-            anchors.extend((match_id, start) for match_id, start, _end in matcher(doc))
+            pat, concepts = found
+            for concept in concepts:
+                append((start, end, concept, pat))
+        if lower_anchors is None:
+            for matcher in self.anchor_matchers:
+                anchors.extend((match_id, start) for match_id, start, _end in matcher(doc))
+        else:
+            anchors.extend(lower_anchors)
         ascii_note = text.isascii()
         if anchors:
+            anchor_of = self._anchor_of
+            token_starts = offsets.starts
             for match_id, start in anchors:
-                pat, rx, rx_lower, trig = self.anchored[strings[match_id]]
+                pat, rx, rx_lower, trig, concepts = anchor_of[match_id]
                 if trig and present.isdisjoint(trig):
                     continue  # the alternative's rarest required word is not in the note
                 # lower-casing keeps offsets on ASCII text (the same rule as NoteRegex)
-                pos = offsets.starts[start]
+                pos = token_starts[start]
                 m = rx_lower.match(lower, pos) if ascii_note else rx.match(text, pos)
                 if m is None or m.end() <= m.start():
                     continue
                 tokens = offsets.expand(m.start(), m.end())
                 if tokens is None:
                     continue
-                for concept in pat.concepts:
-                    mentions.append((tokens[0], tokens[1], concept, pat))
-        for pat in self.regex_patterns:
-            if pat.triggers and present.isdisjoint(pat.triggers):
-                continue
+                for concept in concepts:
+                    append((tokens[0], tokens[1], concept, pat))
+        active = set(self._regex_always)
+        by_trigger = self._regex_by_trigger
+        for t in present:
+            ks = by_trigger.get(t)
+            if ks:
+                active.update(ks)
+        patterns, span_group = self.regex_patterns, self._regex_span_group
+        for k in sorted(active):  # the lexicon's order, as a full loop would go
+            pat = patterns[k]
             if pat.starts and starts_at is not None and ascii_note:
                 found = pat.regex.finditer_at(text, lower, starts_at.get(pat.id, ()))
             else:
                 found = pat.regex.finditer(text, lower)
+            concepts = pat.concepts
             for m in found:
-                if not pat.value_ok(m):
+                if pat.value_test is not None and not pat.value_ok(m):
                     continue
-                s, e = pat.span_offsets(m)
-                tokens = offsets.expand(s, e)
+                if span_group[k] and m.group("span") is not None:
+                    tokens = offsets.expand(m.start("span"), m.end("span"))
+                else:
+                    tokens = offsets.expand(m.start(), m.end())
                 if tokens is None:
                     continue
-                for concept in pat.concepts:
-                    mentions.append((tokens[0], tokens[1], concept, pat))
+                for concept in concepts:
+                    append((tokens[0], tokens[1], concept, pat))
         return mentions
 
     @staticmethod
-    def resolve(doc, mentions, header, dropped=None):
+    def resolve(doc, mentions, header, dropped=None, offsets=None):
         """The mentions that count: not in an order header, not inside an
         overriding or "does not count" wording. ``dropped``, when a list, gets
         ``(mention, reason, by_pattern)`` for each one removed (``explain``)."""
         if header is not None:
             keep = []
             for m in mentions:
-                if header[0] <= doc[m[0]].idx < header[1]:
+                if header[0] <= (offsets.starts[m[0]] if offsets is not None else doc[m[0]].idx) < header[1]:
                     if dropped is not None:
                         dropped.append((m, "inside the order line at the top of the note", None))
                 else:
@@ -452,34 +485,29 @@ class SpineConcepts:
                     dropped.append((m, "a wording that does not count (status: excluded)", m[3]))
         return mentions
 
-    def __call__(self, doc):
-        text = doc_text(doc)
-        lower = text.lower()
+    def collect(self, doc, text, lower, offsets, lower_anchors=None):
+        """The concept and region mentions of a note as plain tuples:
+        ``(mentions, regions, header)`` with mentions ``(start_tok, end_tok,
+        start_char, end_char, concept, pattern id)`` sorted and unique, regions
+        ``(start_tok, end_tok, start_char, end_char, label)`` and the order
+        header's char range (or None). No spaCy Span is built."""
         present, starts_at = self.scan(lower)
-        offsets = TokenOffsets(doc)
-        header = _order_header(doc)
-        doc._.spine_order_header = header
-        mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets, starts_at), header)
-
-        seen, spans, plain = set(), [], []
+        header = _order_header(doc, offsets)
+        mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets, starts_at,
+                                                        lower_anchors), header, offsets=offsets)
+        seen, plain = set(), []
         starts_c, ends_c = offsets.starts, offsets.ends
         for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
             key = (start, end, concept)
             if key in seen:
                 continue
             seen.add(key)
-            spans.append(Span(doc, start, end, label=concept, span_id=pat.id))
-            plain.append((end, starts_c[start], ends_c[end - 1], concept, pat.id))
-        doc.spans[CONCEPT_KEY] = spans
-        # the same mentions as plain tuples (end token, start char, end char,
-        # concept, pattern id) for spine_assertion: reading them back from the
-        # span group would build every Span object again
-        doc.user_data[_MENTIONS_KEY] = plain
+            plain.append((start, end, starts_c[start], ends_c[end - 1], concept, pat.id))
 
-        masks = [(s, e) for _end, s, e, concept, _pid in plain if concept in self.masking]
+        masks = [(s, e) for _st, _end, s, e, concept, _pid in plain if concept in self.masking]
         if header is not None:
             masks.append(header)
-        regions, plain_regions = [], []
+        regions = []
         ascii_note = text.isascii()
         for k, (region, rx, triggers, starts) in enumerate(self.context.regions):
             if triggers and present.isdisjoint(triggers):
@@ -492,10 +520,21 @@ class SpineConcepts:
                     continue
                 tokens = offsets.expand(m.start(), m.end())
                 if tokens is not None:
-                    regions.append(Span(doc, tokens[0], tokens[1], label=label))
-                    plain_regions.append((tokens[1], starts_c[tokens[0]], ends_c[tokens[1] - 1], label))
-        doc.spans[REGION_KEY] = regions
-        doc.user_data[_REGION_MENTIONS_KEY] = plain_regions
+                    regions.append((tokens[0], tokens[1], starts_c[tokens[0]], ends_c[tokens[1] - 1], label))
+        return plain, regions, header
+
+    def __call__(self, doc):
+        text = doc_text(doc)
+        offsets = TokenOffsets(doc)
+        plain, regions, header = self.collect(doc, text, text.lower(), offsets)
+        doc._.spine_order_header = header
+        doc.spans[CONCEPT_KEY] = [Span(doc, s, e, label=c, span_id=pid) for s, e, _a, _b, c, pid in plain]
+        # the same mentions as plain tuples (end token, start char, end char,
+        # concept, pattern id) for spine_assertion: reading them back from the
+        # span group would build every Span object again
+        doc.user_data[_MENTIONS_KEY] = [(e, a, b, c, pid) for _s, e, a, b, c, pid in plain]
+        doc.spans[REGION_KEY] = [Span(doc, s, e, label=lab) for s, e, _a, _b, lab in regions]
+        doc.user_data[_REGION_MENTIONS_KEY] = [(e, a, b, lab) for _s, e, a, b, lab in regions]
         return doc
 
 
@@ -523,9 +562,11 @@ class SpineAssertion:
         # back to the start of the sentence).
         self.window = terms["following_window"]
         self.following = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.following_phrases = {}  # kind -> phrases (the one-pass extractor's LOWER matcher)
         for kind in ("negation", "family", "hypothetical"):
             if terms[kind]["following"]:
                 self.following.add(kind, list(nlp.tokenizer.pipe(terms[kind]["following"])))
+                self.following_phrases[kind] = list(terms[kind]["following"])
         self.vocab = nlp.vocab
         self._known_ext = {a for a in (family_attr, hypothetical_attr, negation_attr) if Span.has_extension(a)}
         # per mention, a family cue decides first, then a hypothetical one, then a negation
@@ -561,17 +602,21 @@ class SpineAssertion:
             ranges.append((start, end, assertion))
         return ranges
 
-    def _ext(self, doc, attr, start_char, end_char):
+    def _ext(self, doc, attr, start_char, end_char, flags=None):
+        if flags is not None:  # the one-pass extractor's own negex results
+            return (attr, start_char, end_char) in flags
         return attr in self._known_ext and span_flag(doc, attr, start_char, end_char)
 
     def mention_status(self, span, section_ranges, cues):
         return self._status(span.doc, span.end, span.start_char, span.end_char, span.label_, span.id_,
                             section_ranges, cues)
 
-    def _status(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues):
-        return self.status_and_reason(doc, end, start_char, end_char, label, pattern_id, section_ranges, cues)[0]
+    def _status(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues, flags=None):
+        return self.status_and_reason(doc, end, start_char, end_char, label, pattern_id, section_ranges, cues,
+                                      flags)[0]
 
-    def status_and_reason(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues):
+    def status_and_reason(self, doc, end, start_char, end_char, label, pattern_id, section_ranges, cues,
+                          flags=None):
         """(status, reason): the reason says which rule decided (RULES.md 1, 5):
         ``("pattern", status)``, ``("section", start_char)``, ``("negex", kind)``
         for a preceding cue found by negspacy, ``("following", kind, token)``
@@ -586,7 +631,7 @@ class SpineAssertion:
         for status, attr, kind in self._cue_order:
             if status == "negated" and label in self.lexicon.no_negex:
                 break
-            if self._ext(doc, attr, start_char, end_char):
+            if self._ext(doc, attr, start_char, end_char, flags):
                 return status, _BY_NEGEX[kind]
             if cues[kind]:
                 c = self._followed_by(end, cues[kind], ss)
@@ -707,13 +752,21 @@ class SpineAssertion:
         return None if best is None else (best[1], best[2], best[0], best[3])
 
     def __call__(self, doc):
+        doc._.spine = self.assert_mentions(doc, _plain_mentions(doc), _plain_regions(doc),
+                                           self._following_cues(doc))
+        return doc
+
+    def assert_mentions(self, doc, mentions, regions, cues, flags=None):
+        """The extraction result of a note (``doc._.spine``) from its mentions
+        ``(end_tok, start_char, end_char, concept, pattern id)``, region
+        mentions ``(end_tok, start_char, end_char, label)``, following cues and,
+        from the one-pass extractor, its negex ``flags``."""
         section_ranges = self._section_assertion(doc)
-        cues = self._following_cues(doc)
         text = doc_text(doc)
         concepts, evidence = {}, []
         by_id = self.lexicon.by_id
-        for end, start_char, end_char, label, pattern_id in _plain_mentions(doc):
-            status = self._status(doc, end, start_char, end_char, label, pattern_id, section_ranges, cues)
+        for end, start_char, end_char, label, pattern_id in mentions:
+            status = self._status(doc, end, start_char, end_char, label, pattern_id, section_ranges, cues, flags)
             pat = by_id.get(pattern_id)
             if status != "negated" and pat is not None and pat.status == "if_negated":
                 continue  # a general wording ("drug use", "surgeries") counts only when denied
@@ -728,18 +781,17 @@ class SpineAssertion:
             old = concepts.get(label)
             if old is None or _STATUS_RANK[status] < _STATUS_RANK[old]:
                 concepts[label] = status
-        regions = set()
-        for end, start_char, end_char, label in _plain_regions(doc):
+        found = set()
+        for end, start_char, end_char, label in regions:
             region = label[len(REGION_LABEL_PREFIX):]
-            if region not in regions and self._status(
-                    doc, end, start_char, end_char, label, "", section_ranges, cues) == "present":
-                regions.add(region)
+            if region not in found and self._status(
+                    doc, end, start_char, end_char, label, "", section_ranges, cues, flags) == "present":
+                found.add(region)
         ordered_concepts = {c: concepts[c] for c in CONCEPTS if c in concepts}
-        doc._.spine = {
+        return {
             "concepts": ordered_concepts,
             "evidence": evidence,
             "duration_weeks": self.duration_weeks(doc),
-            "regions": order_regions(regions),
+            "regions": order_regions(found),
             "age_years": self.age_years(doc, section_ranges),
         }
-        return doc
