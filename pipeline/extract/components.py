@@ -25,7 +25,7 @@ from bisect import bisect_left, bisect_right
 
 import ahocorasick
 import numpy
-from spacy.attrs import IDX, IS_DIGIT, IS_SPACE, LENGTH, LOWER, ORTH, SENT_START, SPACY
+from spacy.attrs import IDX, LENGTH, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -99,118 +99,82 @@ def make_sentences(nlp, name):
 
 
 class SpineSentences:
-    """Rule-based sentence and section boundaries for referral notes.
-
-    The rules are evaluated only at tokens where one can fire (found with
-    array operations over the token attributes): line breaks, sentence-end
-    punctuation, bullets, ':', short numbers (list items) and the first
-    words of section headers. Every other token only ends a line start.
-    """
+    """Rule-based sentence and section boundaries for referral notes."""
 
     def __init__(self, context):
         self.headers = context.headers
         self.max_header_tokens = max(len(h.split()) for h in self.headers)
         self.header_first_words = {h.split()[0] for h in self.headers}
         self.no_split_after = context.no_split_after
-        self._orth_marks = None  # ORTH hashes of . ! ? ; : and bullets (set on first use)
-        self._first_word_ids = None
 
-    def _ids(self, vocab):
-        if self._orth_marks is None:
-            strings = vocab.strings
-            self._orth_marks = numpy.array(sorted({strings.add(w) for w in _SENT_END | _BULLETS | {":"}}),
-                                           dtype="uint64")
-            self._first_word_ids = numpy.array(sorted({strings.add(w) for w in self.header_first_words}),
-                                               dtype="uint64")
-        return self._orth_marks, self._first_word_ids
-
-    def __call__(self, doc, offsets=None):
+    def __call__(self, doc):
         n = len(doc)
         if n == 0:
             doc._.spine_sections = []
             doc._.spine_sent_starts = []
             return doc
-        text = doc_text(doc)
-        offsets = offsets or TokenOffsets(doc)
-        tok_start, tok_end = offsets.starts, offsets.ends
-        arr = doc.to_array([ORTH, LOWER, IS_SPACE, IS_DIGIT, LENGTH, SPACY])
-        orth, low, is_space = arr[:, 0], arr[:, 1], arr[:, 2].astype(bool)
-        marks, first_ids = self._ids(doc.vocab)
-        space_idx = numpy.flatnonzero(is_space)
-        newline = [int(j) for j in space_idx if "\n" in text[tok_start[j]:tok_end[j]]]
-        cand = (numpy.isin(orth, marks) | numpy.isin(low, first_ids)
-                | ((arr[:, 3] == 1) & (arr[:, 4] <= 2)))
-        cand_idx = numpy.flatnonzero(cand & ~is_space).tolist()
-        # the last non-space token before each token (-1: none), for line starts
-        ns = numpy.where(is_space, -1, numpy.arange(n))
-        last_ns = numpy.maximum.accumulate(ns).tolist()
-        nl_cum = [0] * (n + 1)  # newline tokens before index i
-        for j in newline:
-            nl_cum[j + 1] += 1
-        for i in range(n):
-            nl_cum[i + 1] += nl_cum[i]
-        spaces = arr[:, 5].tolist()
-
-        def word(j):
-            return text[tok_start[j]:tok_end[j]]
-
+        strings = doc.vocab.strings
+        arr = doc.to_array([ORTH, SPACY])
+        words = [strings[o] for o in arr[:, 0].tolist()]
+        lower = [w.lower() for w in words]
+        spaces = arr[:, 1].tolist()
         starts = [False] * n
         starts[0] = True
-        for j in newline:
-            if j + 1 < n:
-                starts[j + 1] = True
         sections = []  # [start_char, end_char, name, assertion, inline]
         headers, first_words, no_split = self.headers, self.header_first_words, self.no_split_after
-        skip_to = 0
-        for i in cand_idx:
-            if i < skip_to:
+        line_start = True
+        i = 0
+        while i < n:
+            w = words[i]
+            if w.isspace():
+                if "\n" in w:
+                    line_start = True
+                    if i + 1 < n:
+                        starts[i + 1] = True
+                i += 1
                 continue
-            w = word(i)
-            prev = word(i - 1) if i else None
-            p = last_ns[i - 1] if i else -1
-            line_start = p < 0 or nl_cum[i] - nl_cum[p + 1] > 0
-            if w.lower() in first_words and (starts[i] or line_start or prev in (",", ".")):
-                lower = [word(j).lower() for j in range(i, min(n, i + self.max_header_tokens + 1))]
-                hlen = self._header_len(lower, 0)
+            prev = words[i - 1] if i else None
+            if lower[i] in first_words and (starts[i] or line_start or prev in (",", ".")):
+                hlen = self._header_len(lower, i)
                 if hlen:
-                    name, assertion = headers[" ".join(lower[:hlen])]
+                    name, assertion = headers[" ".join(lower[i:i + hlen])]
                     starts[i] = True
                     k = i + hlen + 1
-                    while k < n and word(k) == ",":
+                    while k < n and words[k] == ",":
                         k += 1
-                    inline = not (k < n and is_space[k] and "\n" in word(k))
+                    inline = not (k < n and "\n" in words[k] and words[k].isspace())
                     if k < n:
                         starts[k] = True
-                    sections.append([tok_start[i], None, name, assertion, inline])
-                    skip_to = k
+                    sections.append([doc[i].idx, None, name, assertion, inline])
+                    line_start = False
+                    i = k
                     continue
             if line_start and w in _BULLETS and i + 1 < n:
                 starts[i + 1] = True
             if w == ":" and i:
                 # an ALL-CAPS header ("POSTOPERATIVE DIAGNOSIS(ES):") starts a new sentence
                 k = i - 1
-                while k >= 0 and i - k <= 4 and (word(k).isupper() or word(k) in "()") and not is_space[k]:
+                while k >= 0 and i - k <= 4 and (words[k].isupper() or words[k] in "()") and not words[k].isspace():
                     k -= 1
-                if k < i - 1 and any(word(j).isupper() and len(word(j)) > 1 for j in range(k + 1, i)):
+                if k < i - 1 and any(words[j].isupper() and len(words[j]) > 1 for j in range(k + 1, i)):
                     starts[k + 1] = True
                     if i + 1 < n:
                         starts[i + 1] = True
-            if w.isdigit() and len(w) <= 2 and i + 1 < n and word(i + 1) in (")", ".") and i \
-                    and (spaces[i - 1] or word(i - 1) == ":") and i + 2 < n and not word(i + 2)[:1].isdigit():
+            if w.isdigit() and len(w) <= 2 and i + 1 < n and words[i + 1] in (")", ".") and i \
+                    and (spaces[i - 1] or words[i - 1] == ":") and i + 2 < n and not words[i + 2][:1].isdigit():
                 starts[i] = True  # a numbered list item "1) ...", "2. ..." starts a new sentence
+            line_start = False
             if w in _SENT_END and i + 1 < n:
                 if not (w == "." and prev is not None and prev.lower() in no_split):
                     starts[i + 1] = True
             elif w in _BULLETS and w != "+" and i and spaces[i - 1] and spaces[i] and i + 1 < n:
                 starts[i + 1] = True  # " - " separates clauses in dictated notes
-        sent = numpy.full(n, -1, dtype="int64")
-        idx = [k for k, s_ in enumerate(starts) if s_]
-        sent[idx] = 1
-        doc.from_array([SENT_START], sent.view("uint64").reshape(-1, 1))
-        doc._.spine_sent_starts = idx
+            i += 1
+        doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").view("uint64").reshape(-1, 1))
+        doc._.spine_sent_starts = [k for k, s in enumerate(starts) if s]
         for k, sec in enumerate(sections):
-            sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(text)
-        doc._.spine_sections = [tuple(s_) for s_ in sections]
+            sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(doc_text(doc))
+        doc._.spine_sections = [tuple(s) for s in sections]
         return doc
 
     def _header_len(self, lower, i):

@@ -79,10 +79,10 @@ class Extractor:
 
     def run(self, doc, text):
         """(spine dict, mentions, regions) for a tokenized doc."""
-        offsets = TokenOffsets(doc)
-        self.sentences(doc, offsets)
+        self.sentences(doc)
         n = len(doc)
         starts = doc._.spine_sent_starts
+        offsets = TokenOffsets(doc)
         anchors = []
         cues = [{"pseudo": [], "pre": [], "term": []} for _ in _KINDS]
         following = {"negation": [], "family": [], "hypothetical": [], "sent_starts": set(starts)}
