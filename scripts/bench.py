@@ -1,21 +1,31 @@
 """Throughput and memory figures for spine-audit (run by `make bench`).
 
-Prints figures; asserts nothing (speed goals are not tests). All notes are
-generated from the bundled invented samples: no patient data.
+Prints figures; asserts nothing (speed goals are not tests). No patient data
+is written: notes are generated at run time (pipeline/notegen.py).
 
-1. Extraction on N notes, one process: documents/s and words/s for the full
-   extractor (`nlp.pipe`) beside spaCy's tokenizer alone on the same texts
-   (the floor), and their ratio.
-2. The full audit (extraction, rules, order parsing, mismatch, writing CSV)
-   on a generated CSV of M rows, with 1 and 2 worker processes: rows/s and
-   the peak resident memory of the largest process.
+1. Extraction, one process, same run, same texts: spaCy's stock tokenizer
+   (`spacy.blank("en")`), the project's clinical tokenizer, the one-pass
+   extractor (what the audit runs) and the component pipeline (`nlp.pipe`,
+   the reference), on two note sets: distinct generated notes built from
+   varied sources (samples, the invented dev set, the public NegEx/ConText/
+   BioScope sentences and the real development notes, when ../shared is
+   beside the checkout) and the real development notes themselves
+   (../shared/data/real, 67 notes, passed several times: the tokenizer's
+   cache serves the repeats, so that set flatters every stage alike).
+   Rates are given as a share of each tokenizer's rate.
+2. With `--medspacy-python PATH` (an interpreter of a separate venv with
+   medSpaCy, which pins spaCy < 3.8): medSpaCy's sentence splitter +
+   TargetMatcher (the same concept phrases) + ConText on the same notes.
+3. The full audit (extraction, rules, order parsing, mismatch, writing) on M
+   generated rows, CSV -> CSV and Parquet -> Parquet, with 1 and 2 worker
+   processes: rows/s, the share of the stock tokenizer's rate per core, the
+   2-worker speed-up and the peak resident memory of the largest process.
 """
 
 import argparse
 import csv
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
@@ -24,107 +34,144 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "data" / "samples" / "referrals_samples.jsonl"
-
-FILLER = [
-    "Pt seen in clinic today with daughter.", "Vitals stable.", "PMH: HTN, HLD, GERD.",
-    "Meds: lisinopril, atorvastatin, omeprazole.", "Allergies: NKDA.", "Works as a teacher.",
-    "Sleeping poorly because of the pain.", "Tried heat and ice at home.", "Lives with spouse.",
-    "No recent travel.", "Plan discussed with the patient, who agrees.", "Follow up in clinic after imaging.",
-]
-
-
-def iter_notes(n, seed=7):
-    """n referral notes (~60-120 words) and orders made by recombining the samples.
-
-    The combinations (age, sex, two samples, three ordered fillers) make the
-    notes practically all distinct, so no cache can serve repeats; the orders
-    come from a small catalogue, as real order names do.
-    """
-    rng = random.Random(seed)
-    samples = [json.loads(line) for line in SAMPLES.open(encoding="utf-8")]
-    for i in range(n):
-        base = rng.choice(samples)
-        extra = rng.choice(samples)
-        age = rng.randint(18, 90)
-        text = f"{age}{rng.choice('MF')} referred from clinic. {base['text']} " \
-               f"{' '.join(rng.sample(FILLER, 3))} Prior note: {extra['text']}"
-        yield f"n{i}", text, base["ordered"] or rng.choice(["MRI L-spine w/o", "72148", ""])
+sys.path.insert(0, str(ROOT))
+ORDERS = ["MRI L-spine w/o", "72148", "MRI C-spine w/wo", "CT T-spine", "XR lumbar", "", "72156", "MRI spine"]
 
 
 def generate(n, seed=7):
-    return list(iter_notes(n, seed))
+    """n (id, text, ordered) rows of distinct generated notes."""
+    from pipeline.notegen import generate_notes
+    return [(i, t, ORDERS[k % len(ORDERS)]) for k, (i, t) in enumerate(generate_notes(n, seed))]
 
 
-def bench_extract(n):
-    from pipeline.extract import get_nlp, pipe_docs
-    notes = generate(n)
-    texts = [t for _, t, _ in notes]
-    words = sum(len(t.split()) for t in texts)
+def real_notes():
+    from pipeline.notegen import SHARED_DATA, corpus_texts
+    p = SHARED_DATA / "real" / "real_dev.jsonl"
+    return corpus_texts(p) if p.exists() else []
+
+
+def _best(fn, repeat=3):
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_extract_set(label, texts, medspacy_python=None):
+    import spacy
+    from pipeline.extract import get_extractor, get_nlp, pipe_docs
     nlp = get_nlp()
-    list(nlp.pipe(texts[:200]))  # warm up
-    t0 = time.perf_counter()
-    for t in texts:
-        nlp.make_doc(t)
-    tok = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in pipe_docs(nlp, texts, batch_size=256):  # as the audit runs it
-        pass
-    full = time.perf_counter() - t0
-    print(f"extraction, {n:,} notes ({words / n:.0f} words each), one process")
-    print(f"  tokenizer only : {n / tok:9,.0f} docs/s {words / tok:11,.0f} words/s")
-    print(f"  full extractor : {n / full:9,.0f} docs/s {words / full:11,.0f} words/s")
-    print(f"  ratio          : {tok / full:9.1%} of the tokenizer-only rate")
-    return {"notes": n, "tokenizer_docs_s": n / tok, "extract_docs_s": n / full, "ratio": tok / full}
+    extract = get_extractor()
+    stock = spacy.blank("en")
+    for t in texts[:200]:
+        extract(t)
+    list(pipe_docs(nlp, texts[:200]))
+    n = len(texts)
+    words = sum(len(t.split()) for t in texts)
+    rates = {
+        "stock tokenizer (spacy.blank)": n / _best(lambda: [stock.make_doc(t) for t in texts]),
+        "clinical tokenizer": n / _best(lambda: [nlp.make_doc(t) for t in texts]),
+        "one-pass extractor": n / _best(lambda: [extract(t) for t in texts]),
+        "component pipeline (nlp.pipe)": n / _best(lambda: list(pipe_docs(nlp, texts, batch_size=256))),
+    }
+    if medspacy_python:
+        rates["medSpaCy sentences+TargetMatcher+ConText"] = bench_medspacy(medspacy_python, texts)
+    stock_rate, clin_rate = rates["stock tokenizer (spacy.blank)"], rates["clinical tokenizer"]
+    print(f"\nextraction, {label}: {n:,} notes, {words / n:.0f} words each, one process, best of 3")
+    print(f"  {'':42s}{'notes/s':>10s}{'of stock':>10s}{'of clinical':>13s}")
+    for name, r in rates.items():
+        if r is None:
+            print(f"  {name:42s}{'n/a':>10s}")
+            continue
+        print(f"  {name:42s}{r:10,.0f}{r / stock_rate:10.3f}{r / clin_rate:13.3f}")
+    print(f"  one-pass / component pipeline: {rates['one-pass extractor'] / rates['component pipeline (nlp.pipe)']:.2f}x")
+    return rates
 
 
-def write_csv(path, m):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "text", "ordered", "site"])
-        texts = set()
-        for i, (_, text, ordered) in enumerate(iter_notes(m, seed=11)):
-            w.writerow([f"r{i}", text, ordered, "A" if i % 3 else "B"])
-            texts.add(hash(text))
-    return len(texts)
+def bench_medspacy(python, texts):
+    """Notes/s of medSpaCy's pipeline in another interpreter (same notes and
+    concept phrases), or None when it cannot run."""
+    from pipeline.extract.lexicon import load_concepts
+    lexicon = load_concepts()
+    phrases = {}
+    for p in lexicon.patterns:
+        if p.phrases and p.status is None:
+            phrases.setdefault(p.concept, []).extend(p.phrases)
+    with tempfile.TemporaryDirectory() as tmp:
+        job = Path(tmp) / "job.json"
+        job.write_text(json.dumps({"notes": texts, "phrases": phrases}))
+        try:
+            out = subprocess.run([python, str(ROOT / "scripts" / "bench_medspacy.py"), str(job)], check=True,
+                                 capture_output=True, text=True, timeout=3600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"  medSpaCy could not run: {type(exc).__name__}")
+            return None
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_extract(n, medspacy_python=None):
+    out = {"generated": bench_extract_set(f"{n:,} distinct generated notes (varied sources)",
+                                          [t for _, t, _ in generate(n)], medspacy_python)}
+    real = real_notes()
+    if real:
+        passes = max(1, 2000 // len(real))
+        out["real"] = bench_extract_set(f"the real development notes x {passes} passes", real * passes,
+                                        medspacy_python)
+    else:
+        print("\n(../shared/data/real not beside the checkout: no real-note figures)")
+    return out
+
+
+def write_input(path, m):
+    import pandas as pd
+    rows = generate(m, seed=11)
+    df = pd.DataFrame({"id": [f"r{i}" for i, _, _ in rows], "text": [t for _, t, _ in rows],
+                       "ordered": [o for _, _, o in rows], "site": ["A" if i % 3 else "B" for i in range(m)]})
+    if str(path).endswith(".parquet"):
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+    return df["text"].nunique(), df["text"].tolist()
 
 
 def run_audit(inp, out, workers, chunk):
     cmd = [sys.executable, "-m", "pipeline.cli", "audit", str(inp), "--out", str(out), "--force", "--quiet",
            "--workers", str(workers), "--chunk-size", str(chunk)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     elapsed = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak_kb, before) / 1024
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
+    return elapsed, peak_kb / 1024
 
 
 def bench_audit(m, chunk):
+    import spacy
+    out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        inp = Path(tmp) / "orders.csv"
-        distinct = write_csv(inp, m)
-        from pipeline.extract import get_nlp
-        nlp = get_nlp()
-        with open(inp, newline="", encoding="utf-8") as f:
-            texts = [r["text"] for r in csv.DictReader(f)]
-        t0 = time.perf_counter()
-        for t in texts:
-            nlp.make_doc(t)
-        tok_rate = m / (time.perf_counter() - t0)
-        del texts
-        print(f"\naudit of {m:,} generated rows ({distinct:,} distinct notes, {inp.stat().st_size / 1e6:.0f} MB "
-              f"CSV -> CSV), chunk {chunk:,} rows")
-        print(f"  tokenizer only (same texts, one core): {tok_rate:9,.0f} rows/s")
-        out = {}
-        for workers in (1, 2):
-            elapsed, peak = run_audit(inp, Path(tmp) / f"out{workers}.csv", workers, chunk)
-            rate = m / elapsed
-            out[workers] = rate
-            print(f"  {workers} worker(s): {rate:9,.0f} rows/s  ({elapsed:6.1f} s, {rate / workers / tok_rate:5.1%} "
-                  f"of the tokenizer rate per core), peak RSS of the largest process {peak:,.0f} MB")
-        same = (Path(tmp) / "out1.csv").read_bytes() == (Path(tmp) / "out2.csv").read_bytes()
-        print(f"  2 workers / 1 worker: {out[2] / out[1]:.2f}x; outputs identical: {same}")
+        for ext in (".csv", ".parquet"):
+            inp = Path(tmp) / f"orders{ext}"
+            distinct, texts = write_input(inp, m)
+            stock = spacy.blank("en")
+            t0 = time.perf_counter()
+            for t in texts:
+                stock.make_doc(t)
+            tok_rate = m / (time.perf_counter() - t0)
+            del texts
+            print(f"\naudit of {m:,} generated rows ({distinct:,} distinct notes, {inp.stat().st_size / 1e6:.0f} MB, "
+                  f"{ext[1:]} -> {ext[1:]}), chunk {chunk:,} rows")
+            print(f"  stock tokenizer on the same texts, one core: {tok_rate:9,.0f} rows/s")
+            rates = {}
+            for workers in (1, 2):
+                elapsed, peak = run_audit(inp, Path(tmp) / f"out{workers}{ext}", workers, chunk)
+                rate = m / elapsed
+                rates[workers] = rate
+                print(f"  {workers} worker(s): {rate:9,.0f} rows/s  ({elapsed:6.1f} s, {rate / workers / tok_rate:6.3f} "
+                      f"of the stock tokenizer per core), peak RSS of the largest process so far {peak:,.0f} MB")
+            same = (Path(tmp) / f"out1{ext}").read_bytes() == (Path(tmp) / f"out2{ext}").read_bytes()
+            print(f"  2 workers / 1 worker: {rates[2] / rates[1]:.2f}x; outputs identical: {same}")
+            out[ext] = rates
     return out
 
 
@@ -133,10 +180,12 @@ def main():
     ap.add_argument("--extract-notes", type=int, default=10000)
     ap.add_argument("--audit-rows", type=int, default=200000)
     ap.add_argument("--chunk-size", type=int, default=5000)
+    ap.add_argument("--medspacy-python", default=os.environ.get("MEDSPACY_PYTHON"),
+                    help="python of a separate venv with medspacy installed (it pins spaCy < 3.8)")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     if args.extract_notes:
-        bench_extract(args.extract_notes)
+        bench_extract(args.extract_notes, args.medspacy_python)
     if args.audit_rows:
         bench_audit(args.audit_rows, args.chunk_size)
 

@@ -236,3 +236,41 @@ def test_starts_find_every_match_a_full_search_finds(nlp, dev_rows):
             full = [(m.start(), m.end()) for m in rx.finditer(text, lower)]
             fast = [(m.start(), m.end()) for m in rx.finditer_at(text, lower, starts_at.get(key, ()))]
             assert fast == full, (key, text[:80])
+
+
+def test_prefilter_reports_every_expression_that_matches(nlp, dev_rows):
+    """Hyperscan's prefilter (issue 14) may report expressions that do not
+    match, never skip one that does: on every corpus in ../shared/data, case
+    variants of the dev notes and 3,000 generated notes, every concept and
+    region expression with a match is reported."""
+    from pipeline.extract.prefilter import REGION_BASE
+    from pipeline.notegen import generate_notes
+    concepts = nlp.get_pipe("spine_concepts")
+    if concepts.prefilter is None:
+        pytest.skip("hyperscan not installed on this platform (every expression runs)")
+    exprs = [(k, p.regex) for k, p in enumerate(concepts.regex_patterns)]
+    exprs += [(REGION_BASE + k, rx) for k, (_r, rx, _t, _s) in enumerate(concepts.context.regions)]
+    texts = _all_corpus_texts() + _case_variants([r["text"] for r in dev_rows])
+    texts += [t for _, t in generate_notes(3000, seed=5)]
+    scanned = skipped = 0
+    for text in texts:
+        maybe = concepts.prefilter.maybe(text)
+        if maybe is None:
+            assert not text.isascii() or re.search(r"[\x1c-\x1f]", text)
+            continue
+        scanned += 1
+        lower = text.lower()
+        for k, rx in exprs:
+            if k not in maybe:
+                skipped += 1
+                assert next(iter(rx.finditer(text, lower)), None) is None, (k, text[:80])
+    assert scanned > 7000 and skipped > scanned * 20  # it does skip most expressions
+
+
+def test_prefilter_is_not_used_on_notes_it_cannot_read_exactly(nlp):
+    concepts = nlp.get_pipe("spine_concepts")
+    if concepts.prefilter is None:
+        pytest.skip("hyperscan not installed on this platform")
+    assert concepts.prefilter.maybe("F\u00e9ver 39, LBP") is None          # non-ASCII: Unicode classes
+    assert concepts.prefilter.maybe("Fever\x1c39, LBP") is None            # Python's \s matches \x1c-\x1f
+    assert concepts.prefilter.maybe("Fever 39, LBP") is not None

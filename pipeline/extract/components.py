@@ -33,6 +33,7 @@ from spacy.tokens import Doc, Span
 from ..orders import parse_order
 from ..vocab import CONCEPTS, STATUSES, order_regions
 from .lexicon import load_assertion_terms, load_concepts, load_context
+from .prefilter import REGION_BASE
 
 CONCEPT_KEY = "spine_concepts"
 REGION_KEY = "spine_regions"
@@ -338,6 +339,11 @@ class SpineConcepts:
             for t in p.triggers:
                 self._regex_by_trigger.setdefault(t, []).append(k)
         self._regex_span_group = tuple("span" in p.regex.groupindex for p in self.regex_patterns)
+        # which expressions can match a note at all, in one compiled pass (hyperscan; None without it)
+        from .prefilter import REGION_BASE, Prefilter
+        exprs = {k: p.regex.regex for k, p in enumerate(self.regex_patterns)}
+        exprs.update({REGION_BASE + k: rx.regex for k, (_r, rx, _t, _s) in enumerate(context.regions)})
+        self.prefilter = Prefilter.build(exprs)
         self.automaton_words = sorted(set(self.triggers) | set(starts_of))
         self.automaton = ahocorasick.Automaton()
         trigger_set = set(self.triggers)
@@ -368,13 +374,15 @@ class SpineConcepts:
         """The literal prefilters that occur in the lower-cased note."""
         return self.scan(lower)[0]
 
-    def find_mentions(self, doc, text, lower, present, offsets=None, starts_at=None, lower_anchors=None):
+    def find_mentions(self, doc, text, lower, present, offsets=None, starts_at=None, lower_anchors=None,
+                      maybe=None):
         """Every raw match: (start_tok, end_tok, concept, pattern).
 
         ``starts_at`` (from ``scan``) lets patterns with ``starts`` be tried
         only where a match can begin; without it every pattern searches.
         ``lower_anchors``: the (match_id, start) of the LOWER anchors when the
-        caller matched them already (the one-pass extractor)."""
+        caller matched them already (the one-pass extractor). ``maybe``: the
+        ids of the expressions the prefilter says can match (None: all)."""
         mentions = []
         append = mentions.append
         offsets = offsets or TokenOffsets(doc)
@@ -417,6 +425,8 @@ class SpineConcepts:
             ks = by_trigger.get(t)
             if ks:
                 active.update(ks)
+        if maybe is not None:
+            active &= maybe
         patterns, span_group = self.regex_patterns, self._regex_span_group
         for k in sorted(active):  # the lexicon's order, as a full loop would go
             pat = patterns[k]
@@ -492,9 +502,10 @@ class SpineConcepts:
         ``(start_tok, end_tok, start_char, end_char, label)`` and the order
         header's char range (or None). No spaCy Span is built."""
         present, starts_at = self.scan(lower)
+        maybe = self.prefilter.maybe(text) if self.prefilter is not None else None
         header = _order_header(doc, offsets)
         mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets, starts_at,
-                                                        lower_anchors), header, offsets=offsets)
+                                                        lower_anchors, maybe), header, offsets=offsets)
         seen, plain = set(), []
         starts_c, ends_c = offsets.starts, offsets.ends
         for start, end, concept, pat in sorted(mentions, key=lambda m: (m[0], m[1])):
@@ -511,6 +522,8 @@ class SpineConcepts:
         ascii_note = text.isascii()
         for k, (region, rx, triggers, starts) in enumerate(self.context.regions):
             if triggers and present.isdisjoint(triggers):
+                continue
+            if maybe is not None and REGION_BASE + k not in maybe:
                 continue
             found = rx.finditer_at(text, lower, starts_at.get(f"region#{k}", ())) if starts and ascii_note \
                 else rx.finditer(text, lower)
