@@ -36,8 +36,8 @@ review: $(STAMP) ## install, audit the samples to JSONL and serve the QA review 
 test: $(STAMP) ## install, then run the whole test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) ## throughput and memory: extraction (10k notes) and the full audit (200k rows, 1 and 2 workers)
-	$(BIN)/python scripts/bench.py --extract-notes 10000 --audit-rows 200000
+bench: $(STAMP) ## throughput and memory: extraction (5k generated + real notes; medSpaCy too with MEDSPACY_PYTHON=...) and full audits (100k rows, CSV and Parquet, 1 and 2 workers)
+	$(BIN)/python scripts/bench.py --extract-notes 5000 --audit-rows 100000
 
 golden: $(STAMP) ## record the extractor's golden outputs after an intended change (tests/golden)
 	$(BIN)/python tests/golden_records.py --write
