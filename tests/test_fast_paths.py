@@ -241,15 +241,17 @@ def test_starts_find_every_match_a_full_search_finds(nlp, dev_rows):
 def test_prefilter_reports_every_expression_that_matches(nlp, dev_rows):
     """Hyperscan's prefilter (issue 14) may report expressions that do not
     match, never skip one that does: on every corpus in ../shared/data, case
-    variants of the dev notes and 3,000 generated notes, every concept and
-    region expression with a match is reported."""
-    from pipeline.extract.prefilter import REGION_BASE
+    variants of the dev notes and 3,000 generated notes, every concept,
+    region, duration and age expression with a match is reported."""
+    from pipeline.extract.prefilter import AGE_BASE, DURATION_ID, REGION_BASE
     from pipeline.notegen import generate_notes
     concepts = nlp.get_pipe("spine_concepts")
     if concepts.prefilter is None:
         pytest.skip("hyperscan not installed on this platform (every expression runs)")
     exprs = [(k, p.regex) for k, p in enumerate(concepts.regex_patterns)]
     exprs += [(REGION_BASE + k, rx) for k, (_r, rx, _t, _s) in enumerate(concepts.context.regions)]
+    exprs += [(DURATION_ID, concepts.context.duration_re)]
+    exprs += [(AGE_BASE + k, rx) for k, (_p, rx, _u, _t) in enumerate(concepts.context.age_patterns)]
     texts = _all_corpus_texts() + _case_variants([r["text"] for r in dev_rows])
     texts += [t for _, t in generate_notes(3000, seed=5)]
     scanned = skipped = 0

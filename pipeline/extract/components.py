@@ -33,7 +33,7 @@ from spacy.tokens import Doc, Span
 from ..orders import parse_order
 from ..vocab import CONCEPTS, STATUSES, order_regions
 from .lexicon import load_assertion_terms, load_concepts, load_context
-from .prefilter import REGION_BASE
+from .prefilter import AGE_BASE, DURATION_ID, MAYBE_KEY, REGION_BASE
 
 CONCEPT_KEY = "spine_concepts"
 REGION_KEY = "spine_regions"
@@ -340,9 +340,11 @@ class SpineConcepts:
                 self._regex_by_trigger.setdefault(t, []).append(k)
         self._regex_span_group = tuple("span" in p.regex.groupindex for p in self.regex_patterns)
         # which expressions can match a note at all, in one compiled pass (hyperscan; None without it)
-        from .prefilter import REGION_BASE, Prefilter
+        from .prefilter import Prefilter
         exprs = {k: p.regex.regex for k, p in enumerate(self.regex_patterns)}
         exprs.update({REGION_BASE + k: rx.regex for k, (_r, rx, _t, _s) in enumerate(context.regions)})
+        exprs[DURATION_ID] = context.duration_re.regex  # read by spine_assertion (doc.user_data)
+        exprs.update({AGE_BASE + k: rx.regex for k, (_pid, rx, _u, _t) in enumerate(context.age_patterns)})
         self.prefilter = Prefilter.build(exprs)
         self.automaton_words = sorted(set(self.triggers) | set(starts_of))
         self.automaton = ahocorasick.Automaton()
@@ -503,6 +505,8 @@ class SpineConcepts:
         header's char range (or None). No spaCy Span is built."""
         present, starts_at = self.scan(lower)
         maybe = self.prefilter.maybe(text) if self.prefilter is not None else None
+        if maybe is not None:
+            doc.user_data[MAYBE_KEY] = maybe  # the duration and age expressions read it
         header = _order_header(doc, offsets)
         mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets, starts_at,
                                                         lower_anchors, maybe), header, offsets=offsets)
@@ -663,6 +667,9 @@ class SpineAssertion:
         text = doc_text(doc)
         header = doc._.spine_order_header
         onset = None
+        maybe = doc.user_data.get(MAYBE_KEY)
+        if maybe is not None and DURATION_ID not in maybe:
+            return None  # the prefilter: no duration expression can match this note
         for m in ctx.duration_re.finditer(text, text.lower()):
             if header is not None and header[0] <= m.start() < header[1]:
                 continue
@@ -742,8 +749,11 @@ class SpineAssertion:
         if not _DIGIT.search(text):
             return None  # every age pattern needs a number
         best = None
-        for pid, rx, per_unit, triggers in ctx.age_patterns:
+        maybe = doc.user_data.get(MAYBE_KEY)
+        for k, (pid, rx, per_unit, triggers) in enumerate(ctx.age_patterns):
             if triggers and not any(t in lower for t in triggers):
+                continue
+            if maybe is not None and AGE_BASE + k not in maybe:
                 continue
             for m in rx.finditer(text, lower):
                 if best is not None and m.start() >= best[0]:

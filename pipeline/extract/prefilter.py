@@ -23,6 +23,9 @@ generated notes that every expression with a match is reported.
 import re
 
 REGION_BASE = 10_000
+DURATION_ID = 20_000
+AGE_BASE = 30_000
+MAYBE_KEY = "spine_maybe"  # doc.user_data: the ids the prefilter reported for the note (a set of ints)
 
 
 _NOT_PLAIN = re.compile(r"[\x1c-\x1f]")
