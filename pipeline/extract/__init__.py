@@ -16,6 +16,31 @@ HYPOTHETICAL_EXT = "spine_hypothetical"
 BENCH_LABEL = "TARGET"
 
 
+def negex_configs(assertion_path=None, extra_negations=None):
+    """The three negspacy instances' settings, by pipe name: negation (the
+    concepts it may negate), family and hypothetical (every label)."""
+    from ..vocab import CONCEPTS, REGIONS
+    from .components import CONCEPT_KEY, REGION_KEY, REGION_LABEL_PREFIX
+    from .lexicon import load_assertion_terms, load_concepts, negspacy_termset
+    terms = load_assertion_terms(assertion_path)
+    lexicon = load_concepts()
+    span_keys = [CONCEPT_KEY, REGION_KEY]
+    region_labels = [REGION_LABEL_PREFIX + r for r in REGIONS]
+    negatable = [c for c in CONCEPTS if c not in lexicon.no_negex] + region_labels + [BENCH_LABEL]
+    every = list(CONCEPTS) + region_labels + [BENCH_LABEL]
+    negation_terms = negspacy_termset(terms["negation"])
+    if extra_negations:
+        negation_terms["preceding_negations"] += list(extra_negations)
+    return {
+        "negation": {"neg_termset": negation_terms, "extension_name": NEGATION_EXT, "span_keys": span_keys,
+                     "ent_types": negatable},
+        "family": {"neg_termset": negspacy_termset(terms["family"]), "extension_name": FAMILY_EXT,
+                   "span_keys": span_keys, "ent_types": every},
+        "hypothetical": {"neg_termset": negspacy_termset(terms["hypothetical"]), "extension_name": HYPOTHETICAL_EXT,
+                         "span_keys": span_keys, "ent_types": every},
+    }
+
+
 def build_nlp(assertion_path=None, extra_negations=None, normalise_path=None):
     """Build the extractor pipeline (a fresh ``Language`` object).
 
@@ -29,10 +54,7 @@ def build_nlp(assertion_path=None, extra_negations=None, normalise_path=None):
     import negspacy.negation  # noqa: F401  registers the "negex" factory (negspacy 1.1)
 
     from . import components, negation  # noqa: F401  registers our factories
-    from .components import CONCEPT_KEY, REGION_KEY, REGION_LABEL_PREFIX
-    from .lexicon import load_assertion_terms, load_concepts, negspacy_termset
     from .tokenizer import customise_tokenizer
-    from ..vocab import CONCEPTS, REGIONS
 
     from .normalise import install_norms, load_norms
 
@@ -40,24 +62,8 @@ def build_nlp(assertion_path=None, extra_negations=None, normalise_path=None):
     install_norms(nlp, load_norms(str(normalise_path) if normalise_path else None))
     nlp.add_pipe("spine_sentences")
     nlp.add_pipe("spine_concepts")
-    terms = load_assertion_terms(assertion_path)
-    lexicon = load_concepts()
-    span_keys = [CONCEPT_KEY, REGION_KEY]
-    region_labels = [REGION_LABEL_PREFIX + r for r in REGIONS]
-    negatable = [c for c in CONCEPTS if c not in lexicon.no_negex] + region_labels + [BENCH_LABEL]
-    every = list(CONCEPTS) + region_labels + [BENCH_LABEL]
-    negation_terms = negspacy_termset(terms["negation"])
-    if extra_negations:
-        negation_terms["preceding_negations"] += list(extra_negations)
-    nlp.add_pipe("spine_negex", name="negation", config={
-        "neg_termset": negation_terms, "extension_name": NEGATION_EXT,
-        "span_keys": span_keys, "ent_types": negatable})
-    nlp.add_pipe("spine_negex", name="family", config={
-        "neg_termset": negspacy_termset(terms["family"]), "extension_name": FAMILY_EXT,
-        "span_keys": span_keys, "ent_types": every})
-    nlp.add_pipe("spine_negex", name="hypothetical", config={
-        "neg_termset": negspacy_termset(terms["hypothetical"]), "extension_name": HYPOTHETICAL_EXT,
-        "span_keys": span_keys, "ent_types": every})
+    for name, config in negex_configs(assertion_path, extra_negations).items():
+        nlp.add_pipe("spine_negex", name=name, config=config)
     nlp.add_pipe("spine_assertion", config={
         "family_attr": FAMILY_EXT, "hypothetical_attr": HYPOTHETICAL_EXT, "negation_attr": NEGATION_EXT,
         "assertion_path": str(assertion_path) if assertion_path else None})

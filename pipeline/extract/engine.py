@@ -174,27 +174,16 @@ class SpineAuditComponent:
 def component_parts(nlp, assertion_path=None, extra_negations=None):
     """The extractor's component objects for ``nlp``'s vocab and tokenizer,
     configured as ``build_nlp`` configures its pipes (not added to ``nlp``)."""
-    from ..vocab import CONCEPTS, REGIONS
-    from . import BENCH_LABEL, FAMILY_EXT, HYPOTHETICAL_EXT, NEGATION_EXT
-    from .components import REGION_LABEL_PREFIX, SpineAssertion, SpineConcepts, SpineSentences
-    from .lexicon import load_assertion_terms, load_concepts, load_context, negspacy_termset
+    from . import FAMILY_EXT, HYPOTHETICAL_EXT, NEGATION_EXT, negex_configs
+    from .components import SpineAssertion, SpineConcepts, SpineSentences
+    from .lexicon import load_assertion_terms, load_concepts, load_context
     from .negation import SpineNegex
-    terms = load_assertion_terms(assertion_path)
-    lexicon = load_concepts()
-    span_keys = [CONCEPT_KEY, REGION_KEY]
-    region_labels = [REGION_LABEL_PREFIX + r for r in REGIONS]
-    negatable = [c for c in CONCEPTS if c not in lexicon.no_negex] + region_labels + [BENCH_LABEL]
-    every = list(CONCEPTS) + region_labels + [BENCH_LABEL]
-    negation_terms = negspacy_termset(terms["negation"])
-    if extra_negations:
-        negation_terms["preceding_negations"] += list(extra_negations)
-    return {
-        "spine_sentences": SpineSentences(load_context()),
-        "spine_concepts": SpineConcepts(nlp, lexicon, load_context()),
-        "negation": SpineNegex(nlp, "negation", negation_terms, negatable, NEGATION_EXT, None, span_keys),
-        "family": SpineNegex(nlp, "family", negspacy_termset(terms["family"]), every, FAMILY_EXT, None, span_keys),
-        "hypothetical": SpineNegex(nlp, "hypothetical", negspacy_termset(terms["hypothetical"]), every,
-                                   HYPOTHETICAL_EXT, None, span_keys),
-        "spine_assertion": SpineAssertion(nlp, lexicon, load_context(), terms, FAMILY_EXT, HYPOTHETICAL_EXT,
-                                          NEGATION_EXT),
-    }
+    parts = {name: SpineNegex(nlp, name, c["neg_termset"], c["ent_types"], c["extension_name"], None,
+                              c["span_keys"])
+             for name, c in negex_configs(assertion_path, extra_negations).items()}
+    parts["spine_sentences"] = SpineSentences(load_context())
+    parts["spine_concepts"] = SpineConcepts(nlp, load_concepts(), load_context())
+    parts["spine_assertion"] = SpineAssertion(nlp, load_concepts(), load_context(),
+                                              load_assertion_terms(assertion_path), FAMILY_EXT, HYPOTHETICAL_EXT,
+                                              NEGATION_EXT)
+    return parts
