@@ -30,10 +30,14 @@ def server(tmp_path):
 
 
 def _wait_for(driver, element_id):
+    """The element, once the page that holds it has loaded completely (its
+    deferred script too: the keyboard shortcuts are attached by then)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, 10).until(ec.presence_of_element_located((By.ID, element_id)))
+    element = WebDriverWait(driver, 10).until(ec.presence_of_element_located((By.ID, element_id)))
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    return element
 
 
 def _apply_filter(driver):
@@ -97,8 +101,11 @@ def test_review_in_the_browser(server, driver):
     assert second != "x-script"
     assert driver.find_element(By.ID, "reviewer").get_attribute("value") == "Dr Ann"
 
-    # dismiss the next one with a reason: d focuses the reason list
+    # dismiss the next one with a reason: d ticks "dismiss" and focuses the reason list
     driver.find_element(By.TAG_NAME, "body").send_keys("d")
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "d-dismiss").is_selected())
+    assert driver.switch_to.active_element.get_attribute("id") == "reason"
     Select(driver.find_element(By.ID, "reason")).select_by_value("PATIENT_FACTOR")
     driver.find_element(By.ID, "comment").send_keys("claustrophobic, CT instead")
     driver.find_element(By.ID, "save").click()
