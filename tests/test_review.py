@@ -476,3 +476,41 @@ def test_unusable_database_urls_give_one_line_without_the_password(tmp_path, cap
     assert main(["review", "export", "--db", url, "--out", str(tmp_path / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert message in err and "secretpw" not in err and err.count("\n") == 1
+
+
+def test_an_audit_without_carried_columns_loads(tmp_path):
+    """Only text and order (and a nested gold annotation, which is not a
+    filter): nothing to put in referral_values. `make review` on the samples."""
+    rows = [{"id": "a1", "text": "Fever 39, IVDU, LBP, r/o epidural abscess.", "ordered": "MRI L-spine w/o"},
+            {"id": "a2", "text": "58M h/o prostate ca, new mid back pain.", "ordered": "MRI T-spine w/o",
+             "gold": {"concepts": {}}}]
+    d, _ = audited_review_db(rows, tmp_path)
+    assert d.health()["referrals"] == 2 and d.facets()["columns"] == {}
+    assert d.queue("all", filters={"site": "x"})["total"] == 0
+
+
+def test_cli_serve_loads_the_samples_and_answers(tmp_path):
+    """`make review` end to end: audit the samples to JSONL, `spine-audit review
+    serve` on a free port, the API answers, Ctrl-C (SIGINT) stops it."""
+    import re as _re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+    audit = tmp_path / "samples.jsonl"
+    run_audit(SAMPLES, audit, AuditOptions(quiet=True))
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "review", "serve", str(audit), "--db",
+                             str(tmp_path / "r.db"), "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if "review app:" in line:
+                break
+        assert any("17 flagged referrals added" in x for x in lines), lines
+        url = _re.search(r"http://\S+/", lines[-1]).group(0)
+        with urllib.request.urlopen(url + "api/health", timeout=10) as resp:
+            assert json.loads(resp.read()) == {"status": "ok", "referrals": 17, "decided": 0}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)

@@ -260,7 +260,9 @@ class ReviewDB:
                 counts["unchanged"] += 1
         if new:
             c.execute(ref.insert(), new)
-            c.execute(vals.insert(), [v for r in new for v in _value_rows(r)])
+            values = [v for r in new for v in _value_rows(r)]
+            if values:  # an empty list would insert one row of defaults
+                c.execute(vals.insert(), values)
             counts["added"] += len(new)
         for row in changed:
             c.execute(ref.update().where(ref.c.id == row["id"]).values(
@@ -455,10 +457,10 @@ def _referral_row(it, audit_id):
 
 
 def _value_rows(row):
-    """Filterable carried values: scalars only (a nested value such as a gold
-    annotation is kept in ``carried`` but is not a filter)."""
-    return [{"referral_id": row["id"], "name": str(k)[:200], "value": None if v is None else str(v)}
-            for k, v in json.loads(row["carried"]).items() if not isinstance(v, (dict, list))]
+    """Filterable carried values: non-blank scalars only (a nested value such
+    as a gold annotation is kept in ``carried`` but is not a filter)."""
+    return [{"referral_id": row["id"], "name": str(k)[:200], "value": str(v)}
+            for k, v in json.loads(row["carried"]).items() if v is not None and not isinstance(v, (dict, list))]
 
 
 RECORD_KEYS = ("id", "status", "error", "concepts", "evidence", "duration_weeks", "regions", "age_years",
