@@ -40,6 +40,19 @@ def _wait_for(driver, element_id):
     return element
 
 
+def _then_new_page(driver, action, element_id):
+    """Do ``action`` (a click or a key that navigates), wait until the old
+    page is gone, then return ``element_id`` on the new page (the old page
+    may hold an element with the same id)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+    old = driver.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(driver, 10).until(ec.staleness_of(old))
+    return _wait_for(driver, element_id)
+
+
 def _apply_filter(driver):
     """Submit the filter form and wait for the new page."""
     from selenium.webdriver.common.by import By
@@ -94,9 +107,9 @@ def test_review_in_the_browser(server, driver):
     who.clear()
     who.send_keys("Dr Ann")
     driver.find_element(By.TAG_NAME, "body").click()
-    driver.find_element(By.TAG_NAME, "body").send_keys("c")
+    saved = _then_new_page(driver, lambda: driver.find_element(By.TAG_NAME, "body").send_keys("c"), "saved")
     # saved, and moved on to the next open referral (the reviewer name is remembered)
-    assert "Decision on x-script saved" in _wait_for(driver, "saved").text
+    assert "Decision on x-script saved" in saved.text
     second = driver.current_url.rsplit("/referrals/", 1)[1].split("?")[0]
     assert second != "x-script"
     assert driver.find_element(By.ID, "reviewer").get_attribute("value") == "Dr Ann"
@@ -108,8 +121,8 @@ def test_review_in_the_browser(server, driver):
     assert driver.switch_to.active_element.get_attribute("id") == "reason"
     Select(driver.find_element(By.ID, "reason")).select_by_value("PATIENT_FACTOR")
     driver.find_element(By.ID, "comment").send_keys("claustrophobic, CT instead")
-    driver.find_element(By.ID, "save").click()
-    assert f"Decision on {second} saved" in _wait_for(driver, "saved").text
+    saved = _then_new_page(driver, lambda: driver.find_element(By.ID, "save").click(), "saved")
+    assert f"Decision on {second} saved" in saved.text
 
     # reload the decided queue: both decisions are there (stored, not kept in the browser)
     driver.get(base + "/?state=decided")
