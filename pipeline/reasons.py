@@ -41,17 +41,12 @@ def load_review_cues(path=None):
 def build_cue_nlp(path=None):
     """Tokenizer and normal forms of the extractor, its sentence rules, a
     ``span_ruler`` on NORM for the cue phrases, and negspacy for negation."""
-    import spacy
-
-    from .extract import NEGATION_EXT, negation  # noqa: F401  registers spine_negex
+    from .extract import NEGATION_EXT, blank_nlp, negation  # noqa: F401  registers spine_negex
     from .extract import components  # noqa: F401  registers spine_sentences
     from .extract.lexicon import load_assertion_terms, negspacy_termset
-    from .extract.normalise import install_norms, load_norms
-    from .extract.tokenizer import customise_tokenizer
 
     cues = load_review_cues(path)
-    nlp = customise_tokenizer(spacy.blank("en"))
-    install_norms(nlp, load_norms())
+    nlp = blank_nlp()
     nlp.add_pipe("spine_sentences")
     ruler = nlp.add_pipe("span_ruler", config={"spans_key": CUE_KEY, "phrase_matcher_attr": "NORM",
                                                 "overwrite": False})
@@ -71,14 +66,13 @@ def get_cue_nlp():
 
 def reason_cues(texts, nlp=None):
     """Per text, ``{reason: "present" | "negated"}`` for the cues it contains."""
-    from .extract.components import remember_text
+    from .extract import NEGATION_EXT, pipe_docs
     nlp = nlp or get_cue_nlp()
     out = []
-    safe = [t if isinstance(t, str) else "" for t in texts]
-    for doc in nlp.pipe(remember_text(nlp.make_doc(t), t) for t in safe):
+    for doc in pipe_docs(nlp, [t if isinstance(t, str) else "" for t in texts]):
         found = {}
         for span in doc.spans.get(CUE_KEY, ()):
-            status = "negated" if span._.get("negex") else "present"
+            status = "negated" if span._.get(NEGATION_EXT) else "present"
             if found.get(span.label_) != "present":
                 found[span.label_] = status
         out.append(found)

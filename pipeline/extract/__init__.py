@@ -41,6 +41,19 @@ def negex_configs(assertion_path=None, extra_negations=None):
     }
 
 
+def blank_nlp(normalise_path=None):
+    """``spacy.blank("en")`` with the project's clinical tokenizer and the
+    normal forms of ``normalise.yaml`` (or of the copy at ``normalise_path``):
+    the start of every pipeline the project builds."""
+    import spacy
+
+    from .normalise import install_norms, load_norms
+    from .tokenizer import customise_tokenizer
+    nlp = customise_tokenizer(spacy.blank("en"))
+    install_norms(nlp, load_norms(str(normalise_path) if normalise_path else None))
+    return nlp
+
+
 def build_nlp(assertion_path=None, extra_negations=None, normalise_path=None):
     """Build the extractor pipeline (a fresh ``Language`` object).
 
@@ -50,16 +63,11 @@ def build_nlp(assertion_path=None, extra_negations=None, normalise_path=None):
     ``extra_negations`` adds preceding negation cues (used only by the public
     corpus benchmark to show the corpora's conventions beside ours).
     """
-    import spacy
     import negspacy.negation  # noqa: F401  registers the "negex" factory (negspacy 1.1)
 
     from . import components, negation  # noqa: F401  registers our factories
-    from .tokenizer import customise_tokenizer
 
-    from .normalise import install_norms, load_norms
-
-    nlp = customise_tokenizer(spacy.blank("en"))
-    install_norms(nlp, load_norms(str(normalise_path) if normalise_path else None))
+    nlp = blank_nlp(normalise_path)
     nlp.add_pipe("spine_sentences")
     nlp.add_pipe("spine_concepts")
     for name, config in negex_configs(assertion_path, extra_negations).items():
@@ -75,13 +83,8 @@ def spine_nlp(normalise_path=None):
     and one component, ``spine_audit`` (the one-pass extractor): ``doc =
     spine_nlp()(text)`` gives ``doc._.spine`` and the span groups
     ``spine_concepts`` and ``spine_regions``."""
-    import spacy
-
     from . import engine  # noqa: F401  registers the "spine_audit" factory
-    from .normalise import install_norms, load_norms
-    from .tokenizer import customise_tokenizer
-    nlp = customise_tokenizer(spacy.blank("en"))
-    install_norms(nlp, load_norms(str(normalise_path) if normalise_path else None))
+    nlp = blank_nlp(normalise_path)
     nlp.add_pipe("spine_audit")
     return nlp
 

@@ -253,20 +253,20 @@ class TokenOffsets:
 
 
 def _plain_mentions(doc):
-    """The concept mentions as (end token, start char, end char, concept,
-    pattern id): the tuples spine_concepts recorded, or read from the span
-    group when another component set it."""
+    """The concept mentions as (start token, end token, start char, end char,
+    concept, pattern id): the tuples spine_concepts recorded, or read from the
+    span group when another component set it."""
     plain = doc.user_data.get(_MENTIONS_KEY)
     if plain is not None and len(plain) == len(doc.spans.get(CONCEPT_KEY, ())):
         return plain
-    return [(s.end, s.start_char, s.end_char, s.label_, s.id_) for s in doc.spans.get(CONCEPT_KEY, ())]
+    return [(s.start, s.end, s.start_char, s.end_char, s.label_, s.id_) for s in doc.spans.get(CONCEPT_KEY, ())]
 
 
 def _plain_regions(doc):
     plain = doc.user_data.get(_REGION_MENTIONS_KEY)
     if plain is not None and len(plain) == len(doc.spans.get(REGION_KEY, ())):
         return plain
-    return [(s.end, s.start_char, s.end_char, s.label_) for s in doc.spans.get(REGION_KEY, ())]
+    return [(s.start, s.end, s.start_char, s.end_char, s.label_) for s in doc.spans.get(REGION_KEY, ())]
 
 
 def sent_starts(doc):
@@ -338,7 +338,6 @@ class SpineConcepts:
         for k, p in enumerate(self.regex_patterns):
             for t in p.triggers:
                 self._regex_by_trigger.setdefault(t, []).append(k)
-        self._regex_span_group = tuple("span" in p.regex.groupindex for p in self.regex_patterns)
         # which expressions can match a note at all, in one compiled pass (hyperscan; None without it)
         from .prefilter import Prefilter
         exprs = {k: p.regex.regex for k, p in enumerate(self.regex_patterns)}
@@ -429,7 +428,7 @@ class SpineConcepts:
                 active.update(ks)
         if maybe is not None:
             active &= maybe
-        patterns, span_group = self.regex_patterns, self._regex_span_group
+        patterns = self.regex_patterns
         for k in sorted(active):  # the lexicon's order, as a full loop would go
             pat = patterns[k]
             if pat.starts and starts_at is not None and ascii_note:
@@ -440,10 +439,7 @@ class SpineConcepts:
             for m in found:
                 if pat.value_test is not None and not pat.value_ok(m):
                     continue
-                if span_group[k] and m.group("span") is not None:
-                    tokens = offsets.expand(m.start("span"), m.end("span"))
-                else:
-                    tokens = offsets.expand(m.start(), m.end())
+                tokens = offsets.expand(*pat.span_offsets(m))
                 if tokens is None:
                     continue
                 for concept in concepts:
@@ -546,12 +542,11 @@ class SpineConcepts:
         plain, regions, header = self.collect(doc, text, text.lower(), offsets)
         doc._.spine_order_header = header
         doc.spans[CONCEPT_KEY] = [Span(doc, s, e, label=c, span_id=pid) for s, e, _a, _b, c, pid in plain]
-        # the same mentions as plain tuples (end token, start char, end char,
-        # concept, pattern id) for spine_assertion: reading them back from the
-        # span group would build every Span object again
-        doc.user_data[_MENTIONS_KEY] = [(e, a, b, c, pid) for _s, e, a, b, c, pid in plain]
+        # the same mentions as plain tuples for spine_assertion: reading them
+        # back from the span group would build every Span object again
+        doc.user_data[_MENTIONS_KEY] = plain
         doc.spans[REGION_KEY] = [Span(doc, s, e, label=lab) for s, e, _a, _b, lab in regions]
-        doc.user_data[_REGION_MENTIONS_KEY] = [(e, a, b, lab) for _s, e, a, b, lab in regions]
+        doc.user_data[_REGION_MENTIONS_KEY] = regions
         return doc
 
 
@@ -664,12 +659,12 @@ class SpineAssertion:
         """(weeks, start_char, end_char, kind) of the symptom duration, kind
         "stated" or "onset" ("began 2 years ago"); None when none is found."""
         ctx = self.context
-        text = doc_text(doc)
-        header = doc._.spine_order_header
-        onset = None
         maybe = doc.user_data.get(MAYBE_KEY)
         if maybe is not None and DURATION_ID not in maybe:
             return None  # the prefilter: no duration expression can match this note
+        text = doc_text(doc)
+        header = doc._.spine_order_header
+        onset = None
         for m in ctx.duration_re.finditer(text, text.lower()):
             if header is not None and header[0] <= m.start() < header[1]:
                 continue
@@ -781,14 +776,13 @@ class SpineAssertion:
 
     def assert_mentions(self, doc, mentions, regions, cues, flags=None):
         """The extraction result of a note (``doc._.spine``) from its mentions
-        ``(end_tok, start_char, end_char, concept, pattern id)``, region
-        mentions ``(end_tok, start_char, end_char, label)``, following cues and,
-        from the one-pass extractor, its negex ``flags``."""
+        and region mentions as ``SpineConcepts.collect`` returns them, its
+        following cues and, from the one-pass extractor, its negex ``flags``."""
         section_ranges = self._section_assertion(doc)
         text = doc_text(doc)
         concepts, evidence = {}, []
         by_id = self.lexicon.by_id
-        for end, start_char, end_char, label, pattern_id in mentions:
+        for _start, end, start_char, end_char, label, pattern_id in mentions:
             status = self._status(doc, end, start_char, end_char, label, pattern_id, section_ranges, cues, flags)
             pat = by_id.get(pattern_id)
             if status != "negated" and pat is not None and pat.status == "if_negated":
@@ -805,7 +799,7 @@ class SpineAssertion:
             if old is None or _STATUS_RANK[status] < _STATUS_RANK[old]:
                 concepts[label] = status
         found = set()
-        for end, start_char, end_char, label in regions:
+        for _start, end, start_char, end_char, label in regions:
             region = label[len(REGION_LABEL_PREFIX):]
             if region not in found and self._status(
                     doc, end, start_char, end_char, label, "", section_ranges, cues, flags) == "present":

@@ -41,13 +41,11 @@ class Extractor:
         """``parts``: {"spine_sentences", "spine_concepts", "negation", "family",
         "hypothetical", "spine_assertion"} component objects; by default the
         pipes of ``nlp`` (``build_nlp``)."""
-        from . import FAMILY_EXT, HYPOTHETICAL_EXT, NEGATION_EXT
         parts = parts or {name: nlp.get_pipe(name) for name in nlp.pipe_names}
         self.nlp = nlp
         self.sentences = parts["spine_sentences"]
         self.concepts = parts["spine_concepts"]
         self.assertion = parts["spine_assertion"]
-        attrs = {"negation": NEGATION_EXT, "family": FAMILY_EXT, "hypothetical": HYPOTHETICAL_EXT}
         strings = nlp.vocab.strings
         lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.route = {}  # match id -> ("anchor", None) | ("cue", (kind index, part)) | ("following", kind)
@@ -66,7 +64,6 @@ class Extractor:
                     label = f"spine_cue|{kind}|{part}"
                     lower.add(label, list(nlp.tokenizer.pipe(phrases)))
                     self.route[strings.add(label)] = ("cue", (k, part))
-            assert attrs[kind] == negex.extension_name
         for kind, phrases in self.assertion.following_phrases.items():
             label = f"spine_following|{kind}"
             lower.add(label, list(nlp.tokenizer.pipe(phrases)))
@@ -97,18 +94,15 @@ class Extractor:
                 following[arg].append(s)
         mentions, regions, header = self.concepts.collect(doc, text, text.lower(), offsets, anchors)
         doc._.spine_order_header = header
-        flags = self._negex(n, starts, mentions, regions, cues, offsets) if mentions or regions else set()
-        spine = self.assertion.assert_mentions(
-            doc, [(e, a, b, c, pid) for _s, e, a, b, c, pid in mentions],
-            [(e, a, b, lab) for _s, e, a, b, lab in regions], following, flags)
+        flags = self._negex(n, starts, mentions, regions, cues) if mentions or regions else set()
+        spine = self.assertion.assert_mentions(doc, mentions, regions, following, flags)
         return spine, mentions, regions
 
-    def _negex(self, n, sent_starts, mentions, regions, cues, offsets):
+    def _negex(self, n, sent_starts, mentions, regions, cues):
         """negspacy's rule for the three kinds at once: {(attr, start_char,
         end_char)} of the mentions each kind flags."""
         flags = set()
-        items = [(s, e, label) for s, e, _a, _b, label, _p in mentions] + [(s, e, lab) for s, e, _a, _b, lab in regions]
-        starts_c, ends_c = offsets.starts, offsets.ends
+        items = [m[:5] for m in mentions] + regions  # (start tok, end tok, start char, end char, label)
         for (attr, ent_types), found in zip(self.kinds, cues):
             pseudo = found["pseudo"]
 
@@ -132,7 +126,7 @@ class Extractor:
                     first_cue[i] = cs
             if not first_cue:
                 continue
-            for s, e, label in items:
+            for s, e, start_char, end_char, label in items:
                 if ent_types is not None and label not in ent_types:
                     continue
                 i = bisect_right(seg_starts, s) - 1
@@ -140,7 +134,7 @@ class Extractor:
                     continue  # crosses a boundary: negspacy leaves such spans alone
                 c = first_cue.get(i)
                 if c is not None and c < s:
-                    flags.add((attr, starts_c[s], ends_c[e - 1]))
+                    flags.add((attr, start_char, end_char))
         return flags
 
 
