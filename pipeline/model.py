@@ -63,13 +63,18 @@ FEATURE_SETS = {
 DEFAULT_FEATURES = "text+rules+cues+interactions"
 
 
-def feature_frame(records, texts, orders):
+def feature_frame(records, texts, orders, cues=True):
     """The model's input frame: one row per record (text plus rule outputs
-    plus the reason cues of the text)."""
+    plus the reason cues of the text). ``cues=False`` skips the cue pass (a
+    second spaCy pipeline) for a model whose feature set does not read them:
+    the cue columns are then "absent" and 0, and that model never selects them."""
     import pandas as pd
 
-    from .reasons import reason_cues
-    cues_per_text = reason_cues(texts)
+    if cues:
+        from .reasons import reason_cues
+        cues_per_text = reason_cues(texts)
+    else:
+        cues_per_text = [{}] * len(records)
     rows = []
     for rec, text, _order, cues in zip(records, texts, orders, cues_per_text):
         ok = rec.get("status") == "ok"
@@ -234,7 +239,7 @@ def train(labelled_paths, out_path, folds=5, seed=SEED, force=False, text_col="t
         with open(path, "rb") as f:
             data_hash.update(f.read())
     records = list(analyze_many((i, t, o) for i, (t, o) in enumerate(zip(texts, orders))))
-    X = feature_frame(records, texts, orders)
+    X = feature_frame(records, texts, orders, cues=FEATURE_SETS[features]["cues"])
     y = np.asarray(labels)
     cv = cross_validate(X, y, folds, seed, features, C)
     model = build_pipeline(len(y), seed, features, C)
@@ -270,8 +275,14 @@ class MismatchModel:
         self.pipeline = pipeline
         self.card = card
 
+    def uses_cues(self):
+        """Whether this model's feature set reads the reason cues (a card
+        written before they existed names no feature set: it does not)."""
+        fs = FEATURE_SETS.get((self.card.get("features") or {}).get("set"))
+        return bool(fs and fs["cues"])
+
     def score(self, records, texts, orders):
-        X = feature_frame(records, texts, orders)
+        X = feature_frame(records, texts, orders, cues=self.uses_cues())
         return self.pipeline.predict_proba(X)[:, 1]
 
     def score_records(self, records, texts, orders):

@@ -214,3 +214,18 @@ def test_shipped_simulated_review_model_is_labelled_as_simulated():
     assert "SIMULATED" in card["description"]
     assert card["training_data"]["files"] == ["reviewed_dev.csv"] and card["training_data"]["rows"] == 240
     assert card["cross_validation"]["model"]["roc_auc"] >= 0.80
+
+
+def test_a_model_without_cue_features_scores_alike_without_the_cue_pass():
+    """The shipped text+rules model never selects the cue columns, so skipping
+    the cue pass for it changes no score; the simulated-review model uses them."""
+    import numpy as np
+    from pipeline import analyze_many
+    from pipeline.model import feature_frame
+    old, new = load_model(str(SHIPPED)), load_model(str(SIMULATED))
+    assert not old.uses_cues() and new.uses_cues()
+    rows = [r for r in (json.loads(line) for line in SAMPLES.read_text().splitlines()) if r["ordered"]]
+    texts, orders = [r["text"] for r in rows], [r["ordered"] for r in rows]
+    recs = list(analyze_many((r["id"], r["text"], r["ordered"]) for r in rows))
+    with_cues = old.pipeline.predict_proba(feature_frame(recs, texts, orders, cues=True))[:, 1]
+    assert np.array_equal(old.score(recs, texts, orders), with_cues)
