@@ -173,24 +173,29 @@ class ReviewDB:
     def _write(self):
         return self.engine.execution_options(immediate=True).begin()
 
-    def schema_version(self):
+    def _read_version(self, c):
         from sqlalchemy import inspect, select
-        if not inspect(self.engine).has_table("meta"):
+        if not inspect(c).has_table("meta"):
             return 0
-        with self.engine.connect() as c:
-            v = c.execute(select(self.t["meta"].c.value).where(self.t["meta"].c.key == "schema_version")).scalar()
+        meta = self.t["meta"]
+        v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
         return int(v) if v is not None else 0
+
+    def schema_version(self):
+        with self.engine.connect() as c:
+            return self._read_version(c)
 
     def migrate(self):
         """Create the schema, or bring an older one up to SCHEMA_VERSION."""
         from alembic.migration import MigrationContext
         from alembic.operations import Operations
-        from sqlalchemy import inspect
         with self._write() as c:
-            version = self.schema_version() if inspect(c).has_table("meta") else 0
+            version = self._read_version(c)
             if version > SCHEMA_VERSION:
                 raise InputError(f"the review database has schema version {version}; this spine-audit knows "
                                  f"up to {SCHEMA_VERSION}: upgrade spine-audit")
+            if version == SCHEMA_VERSION:
+                return
             if version == 0:
                 self.md.create_all(c)
                 version = 1
