@@ -126,7 +126,8 @@ def test_review_in_the_browser(server, driver):
 
     # reload the decided queue: both decisions are there (stored, not kept in the browser)
     driver.get(base + "/?state=decided")
-    driver.refresh()
+    _wait_for(driver, "queue")
+    _then_new_page(driver, lambda: driver.execute_script("location.reload()"), "queue")
     states = {r.get_attribute("data-id"): r.find_element(By.CLASS_NAME, "state").text
               for r in driver.find_elements(By.CSS_SELECTOR, "tr.row")}
     assert states == {"x-script": "confirm by Dr Ann", second: "dismiss (PATIENT_FACTOR) by Dr Ann"}
