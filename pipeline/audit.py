@@ -30,8 +30,8 @@ from .resources import sha256_file
 from .vocab import is_missing
 from .tables import (
     BOOL_COLUMNS, DELIMITED, FLAT_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, ROW_BAD_JSON, Columns, check_columns,
-    check_encoding, flatten, input_columns, input_format, iter_chunks, neutralise, output_format, progress_total,
-    sniff_delimiter,
+    check_encoding, extra_columns, flatten, input_columns, input_format, iter_chunks, neutralise, output_format,
+    progress_total, sniff_delimiter,
 )
 
 DEFAULT_CHUNK = 5000
@@ -313,15 +313,6 @@ def _signature(path, opts, chunk_size, fmt):
     }
 
 
-def _carried_order(parts_columns):
-    seen = []
-    for cols in parts_columns:
-        for c in cols:
-            if c not in FLAT_COLUMNS and c not in seen:
-                seen.append(c)
-    return seen
-
-
 def _assemble(store, n_chunks, out_path, fmt, summary, carried_types=None):
     tmp = os.path.join(os.path.dirname(os.path.abspath(out_path)), f".{os.path.basename(out_path)}.tmp")
     try:
@@ -349,7 +340,7 @@ def _columns_of(store, n_chunks):
     for i in range(n_chunks):
         rows = store.read(i)["rows"]
         if rows:
-            carried = _carried_order([rows[0].keys()])
+            carried = extra_columns([rows[0].keys()], FLAT_COLUMNS)
             break
     return list(FLAT_COLUMNS) + carried
 

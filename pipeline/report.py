@@ -115,12 +115,8 @@ def _bars(counts, total, label):
 
 def flagged_csv(flagged):
     """The flagged list as CSV text (no note text): what a reviewer filters in a spreadsheet."""
-    from .tables import neutralise
-    carried = []
-    for r in flagged:
-        for k in r.get("carried") or {}:
-            if k not in carried:
-                carried.append(k)
+    from .tables import extra_columns, neutralise
+    carried = extra_columns(r.get("carried") or {} for r in flagged)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["id", "mismatch_types", "reasons", "category", "urgency", "score", "ordered_raw", "ordered",

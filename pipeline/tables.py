@@ -67,6 +67,18 @@ def output_format(path):
     return ext
 
 
+def extra_columns(column_lists, known=()):
+    """The column names of ``column_lists`` (iterables of names) that are not
+    in ``known``, in order of first appearance, once each: the carried
+    columns after a fixed set."""
+    known, seen = set(known), {}
+    for cols in column_lists:
+        for c in cols:
+            if c not in known:
+                seen.setdefault(c, None)
+    return list(seen)
+
+
 def _join(values):
     return "|".join(values) if values else ""
 

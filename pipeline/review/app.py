@@ -50,13 +50,9 @@ def export_csv(db, out):
     """Write the decisions (latest per referral) as CSV to a text stream;
     returns the number of rows. Cells that would start a spreadsheet formula
     are neutralised like the audit's CSV output."""
-    from ..tables import neutralise
+    from ..tables import extra_columns, neutralise
     rows = list(db.export_rows())
-    carried = []
-    for row in rows:
-        for k in row:
-            if k not in EXPORT_COLUMNS and k not in carried:
-                carried.append(k)
+    carried = extra_columns(rows, EXPORT_COLUMNS)
     w = csv.writer(out, lineterminator="\n")
     w.writerow(list(EXPORT_COLUMNS) + carried)
     for row in rows:
