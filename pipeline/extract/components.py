@@ -62,6 +62,7 @@ _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
 _MENTIONS_KEY = "spine_mentions"
 _DIGIT = re.compile(r"\d")
 _REGION_MENTIONS_KEY = "spine_region_mentions"
+_DOC = object()  # "read it from the doc" (a default where None is a value)
 
 
 def remember_text(doc, text):
@@ -100,7 +101,18 @@ def make_sentences(nlp, name):
 
 
 class SpineSentences:
-    """Rule-based sentence and section boundaries for referral notes."""
+    """Rule-based sentence and section boundaries for referral notes.
+
+    The rules fire only at a few kinds of token: line breaks, the sentence
+    ends ``. ! ? ;``, bullets, ``:`` (section headers, ALL-CAPS headers) and
+    list numbers before ``)`` or ``.``. ``boundaries`` finds those tokens with
+    one regular-expression scan of the text and applies the rules there, in
+    token order, instead of visiting every token; the other tokens cannot
+    change a boundary (``tests/test_golden.py`` checks the results).
+    """
+
+    # characters of the tokens where a rule can fire (")" and "." for the list number before them)
+    _CANDIDATE = re.compile("[\n.!?;:)" + re.escape("".join(sorted(_BULLETS))) + "]")
 
     def __init__(self, context):
         self.headers = context.headers
@@ -109,83 +121,121 @@ class SpineSentences:
         self.no_split_after = context.no_split_after
 
     def __call__(self, doc):
-        n = len(doc)
+        starts, sections = self.boundaries(doc_text(doc), TokenOffsets(doc))
+        if len(doc):
+            set_sent_starts(doc, starts)
+        doc._.spine_sent_starts = starts
+        doc._.spine_sections = sections
+        return doc
+
+    def boundaries(self, text, offsets):
+        """(sentence start token indices, sections) of a note: sections as
+        ``(start_char, end_char, name, assertion, inline)``."""
+        n = offsets.n
         if n == 0:
-            doc._.spine_sections = []
-            doc._.spine_sent_starts = []
-            return doc
-        strings = doc.vocab.strings
-        arr = doc.to_array([ORTH, SPACY])
-        words = [strings[o] for o in arr[:, 0].tolist()]
-        lower = [w.lower() for w in words]
-        spaces = arr[:, 1].tolist()
+            return [], []
+        tok_starts, tok_ends = offsets.starts, offsets.ends
+
+        def word(k):
+            return text[tok_starts[k]:tok_ends[k]]
+
+        def spaced(k):  # token k is followed by a single space (spaCy's SPACY attribute)
+            return k + 1 < n and tok_starts[k + 1] > tok_ends[k]
+
+        def at_line_start(k):  # only whitespace without a line break, or none, since the last line break
+            j = k - 1
+            while j >= 0:
+                w = word(j)
+                if not w.isspace():
+                    return False
+                if "\n" in w:
+                    return True
+                j -= 1
+            return True
+
+        candidates = set()
+        max_header = self.max_header_tokens
+        for m in self._CANDIDATE.finditer(text):
+            k = bisect_right(tok_starts, m.start()) - 1
+            if k < 0 or m.start() >= tok_ends[k]:
+                continue
+            candidates.add(k)
+            c = m.group()
+            if (c == ")" or c == ".") and k:
+                candidates.add(k - 1)  # a list number "1)", "2."
+            if c == ":":
+                candidates.update(range(max(0, k - max_header), k))  # a section header before the colon
         starts = [False] * n
         starts[0] = True
         sections = []  # [start_char, end_char, name, assertion, inline]
         headers, first_words, no_split = self.headers, self.header_first_words, self.no_split_after
-        line_start = True
-        i = 0
-        while i < n:
-            w = words[i]
+        skip_to = 0
+        for i in sorted(candidates):
+            if i < skip_to:
+                continue  # inside a section header already read
+            w = word(i)
             if w.isspace():
-                if "\n" in w:
-                    line_start = True
-                    if i + 1 < n:
-                        starts[i + 1] = True
-                i += 1
+                if "\n" in w and i + 1 < n:
+                    starts[i + 1] = True
                 continue
-            prev = words[i - 1] if i else None
-            if lower[i] in first_words and (starts[i] or line_start or prev in (",", ".")):
-                hlen = self._header_len(lower, i)
-                if hlen:
-                    name, assertion = headers[" ".join(lower[i:i + hlen])]
-                    starts[i] = True
-                    k = i + hlen + 1
-                    while k < n and words[k] == ",":
-                        k += 1
-                    inline = not (k < n and "\n" in words[k] and words[k].isspace())
-                    if k < n:
-                        starts[k] = True
-                    sections.append([doc[i].idx, None, name, assertion, inline])
-                    line_start = False
-                    i = k
-                    continue
-            if line_start and w in _BULLETS and i + 1 < n:
+            prev = word(i - 1) if i else None
+            line_start = None
+            if w.lower() in first_words:
+                line_start = at_line_start(i)
+                if starts[i] or line_start or prev in (",", "."):
+                    hlen = self._header_len(text, offsets, i)
+                    if hlen:
+                        name, assertion = headers[" ".join(word(j).lower() for j in range(i, i + hlen))]
+                        starts[i] = True
+                        k = i + hlen + 1
+                        while k < n and word(k) == ",":
+                            k += 1
+                        inline = not (k < n and "\n" in word(k) and word(k).isspace())
+                        if k < n:
+                            starts[k] = True
+                        sections.append([tok_starts[i], None, name, assertion, inline])
+                        skip_to = k  # the rules resume at token k
+                        continue
+            if w in _BULLETS and i + 1 < n and (line_start if line_start is not None else at_line_start(i)):
                 starts[i + 1] = True
             if w == ":" and i:
                 # an ALL-CAPS header ("POSTOPERATIVE DIAGNOSIS(ES):") starts a new sentence
                 k = i - 1
-                while k >= 0 and i - k <= 4 and (words[k].isupper() or words[k] in "()") and not words[k].isspace():
+                while k >= 0 and i - k <= 4 and (word(k).isupper() or word(k) in "()") and not word(k).isspace():
                     k -= 1
-                if k < i - 1 and any(words[j].isupper() and len(words[j]) > 1 for j in range(k + 1, i)):
+                if k < i - 1 and any(word(j).isupper() and len(word(j)) > 1 for j in range(k + 1, i)):
                     starts[k + 1] = True
                     if i + 1 < n:
                         starts[i + 1] = True
-            if w.isdigit() and len(w) <= 2 and i + 1 < n and words[i + 1] in (")", ".") and i \
-                    and (spaces[i - 1] or words[i - 1] == ":") and i + 2 < n and not words[i + 2][:1].isdigit():
+            if w.isdigit() and len(w) <= 2 and i + 1 < n and word(i + 1) in (")", ".") and i \
+                    and (spaced(i - 1) or prev == ":") and i + 2 < n and not word(i + 2)[:1].isdigit():
                 starts[i] = True  # a numbered list item "1) ...", "2. ..." starts a new sentence
-            line_start = False
             if w in _SENT_END and i + 1 < n:
                 if not (w == "." and prev is not None and prev.lower() in no_split):
                     starts[i + 1] = True
-            elif w in _BULLETS and w != "+" and i and spaces[i - 1] and spaces[i] and i + 1 < n:
+            elif w in _BULLETS and w != "+" and i and spaced(i - 1) and spaced(i) and i + 1 < n:
                 starts[i + 1] = True  # " - " separates clauses in dictated notes
-            i += 1
-        doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").view("uint64").reshape(-1, 1))
-        doc._.spine_sent_starts = [k for k, s in enumerate(starts) if s]
         for k, sec in enumerate(sections):
-            sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(doc_text(doc))
-        doc._.spine_sections = [tuple(s) for s in sections]
-        return doc
+            sec[1] = sections[k + 1][0] if k + 1 < len(sections) else len(text)
+        return [k for k, s in enumerate(starts) if s], [tuple(s) for s in sections]
 
-    def _header_len(self, lower, i):
+    def _header_len(self, text, offsets, i):
         """Length in tokens of a section header starting at token i (before ':')."""
-        n = len(lower)
+        n = offsets.n
+        tok_starts, tok_ends = offsets.starts, offsets.ends
         for size in range(self.max_header_tokens, 0, -1):
             j = i + size
-            if j < n and lower[j] == ":" and " ".join(lower[i:j]) in self.headers:
+            if j < n and text[tok_starts[j]:tok_ends[j]] == ":" and \
+                    " ".join(text[tok_starts[k]:tok_ends[k]].lower() for k in range(i, j)) in self.headers:
                 return size
         return 0
+
+
+def set_sent_starts(doc, starts):
+    """Write sentence starts (token indices) to the doc's SENT_START."""
+    flags = numpy.full(len(doc), -1, dtype="int64")
+    flags[starts] = 1
+    doc.from_array([SENT_START], flags.view("uint64").reshape(-1, 1))
 
 
 # --------------------------------------------------------------------------- #
@@ -198,15 +248,16 @@ def make_concepts(nlp, name):
     return SpineConcepts(nlp, load_concepts(), load_context())
 
 
-def _order_header(doc, offsets=None):
+def _order_header(doc, offsets=None, starts=None):
     """Char range of a leading order line ("CT C SPINE WO CONTRAST.") or None.
 
     Only an ALL-CAPS first sentence that parses as an order with a stated
     contrast counts, so that "CT C-spine negative. Neck pain..." is narrative.
+    ``starts``: the sentence start tokens (default: the doc's).
     """
     if not len(doc):
         return None
-    starts = sent_starts(doc)
+    starts = sent_starts(doc) if starts is None else starts
     end = starts[1] if len(starts) > 1 else len(doc)
     if end > 12:
         return None
@@ -493,7 +544,7 @@ class SpineConcepts:
                     dropped.append((m, "a wording that does not count (status: excluded)", m[3]))
         return mentions
 
-    def collect(self, doc, text, lower, offsets, lower_anchors=None):
+    def collect(self, doc, text, lower, offsets, lower_anchors=None, starts=None):
         """The concept and region mentions of a note as plain tuples:
         ``(mentions, regions, header)`` with mentions ``(start_tok, end_tok,
         start_char, end_char, concept, pattern id)`` sorted and unique, regions
@@ -503,7 +554,7 @@ class SpineConcepts:
         maybe = self.prefilter.maybe(text) if self.prefilter is not None else None
         if maybe is not None:
             doc.user_data[MAYBE_KEY] = maybe  # the duration and age expressions read it
-        header = _order_header(doc, offsets)
+        header = _order_header(doc, offsets, starts)
         mentions = self.resolve(doc, self.find_mentions(doc, text, lower, present, offsets, starts_at,
                                                         lower_anchors, maybe), header, offsets=offsets)
         seen, plain = set(), []
@@ -600,13 +651,17 @@ class SpineAssertion:
                     return c
         return None
 
-    def _section_assertion(self, doc):
-        """Char ranges where a section header fixes the assertion (family history)."""
+    def _section_assertion(self, doc, sections=None, starts=None):
+        """Char ranges where a section header fixes the assertion (family
+        history). ``sections`` and ``starts`` (sentence start tokens) as
+        ``SpineSentences.boundaries`` gives them, when the doc has none set."""
         ranges = []
-        for start, end, _name, assertion, inline in doc._.spine_sections or ():
+        for start, end, _name, assertion, inline in (doc._.spine_sections if sections is None else sections) or ():
             if not assertion:
                 continue
             if inline:  # "FHx: father w/ myeloma - pt anxious": the first sentence only
+                if starts is not None and not doc.has_annotation("SENT_START"):
+                    set_sent_starts(doc, starts)
                 first = doc.char_span(start, end, alignment_mode="expand")
                 sents = list(first.sents) if first is not None else []
                 if len(sents) > 1:
@@ -651,19 +706,21 @@ class SpineAssertion:
                     return status, ("following", kind, c)
         return "present", _NO_CUE
 
-    def duration_weeks(self, doc):
-        found = self.duration_match(doc)
+    def duration_weeks(self, doc, header=_DOC):
+        found = self.duration_match(doc, header)
         return None if found is None else found[0]
 
-    def duration_match(self, doc):
+    def duration_match(self, doc, header=_DOC):
         """(weeks, start_char, end_char, kind) of the symptom duration, kind
-        "stated" or "onset" ("began 2 years ago"); None when none is found."""
+        "stated" or "onset" ("began 2 years ago"); None when none is found.
+        ``header``: the order header's char range (default: the doc's)."""
         ctx = self.context
         maybe = doc.user_data.get(MAYBE_KEY)
         if maybe is not None and DURATION_ID not in maybe:
             return None  # the prefilter: no duration expression can match this note
         text = doc_text(doc)
-        header = doc._.spine_order_header
+        if header is _DOC:
+            header = doc._.spine_order_header
         onset = None
         for m in ctx.duration_re.finditer(text, text.lower()):
             if header is not None and header[0] <= m.start() < header[1]:
@@ -774,11 +831,16 @@ class SpineAssertion:
                                            self._following_cues(doc))
         return doc
 
-    def assert_mentions(self, doc, mentions, regions, cues, flags=None):
+    def assert_mentions(self, doc, mentions, regions, cues, flags=None, layout=None):
         """The extraction result of a note (``doc._.spine``) from its mentions
         and region mentions as ``SpineConcepts.collect`` returns them, its
-        following cues and, from the one-pass extractor, its negex ``flags``."""
-        section_ranges = self._section_assertion(doc)
+        following cues and, from the one-pass extractor, its negex ``flags``
+        and ``layout``: (sentence start tokens, sections, order header) when
+        they are not set on the doc."""
+        if layout is None:
+            section_ranges, header = self._section_assertion(doc), _DOC
+        else:
+            section_ranges, header = self._section_assertion(doc, layout[1], layout[0]), layout[2]
         text = doc_text(doc)
         concepts, evidence = {}, []
         by_id = self.lexicon.by_id
@@ -808,7 +870,7 @@ class SpineAssertion:
         return {
             "concepts": ordered_concepts,
             "evidence": evidence,
-            "duration_weeks": self.duration_weeks(doc),
+            "duration_weeks": self.duration_weeks(doc, header),
             "regions": order_regions(found),
             "age_years": self.age_years(doc, section_ranges),
         }

@@ -29,7 +29,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Span
 
-from .components import CONCEPT_KEY, REGION_KEY, TokenOffsets, remember_text
+from .components import CONCEPT_KEY, REGION_KEY, TokenOffsets, remember_text, set_sent_starts
 
 _KINDS = ("negation", "family", "hypothetical")
 
@@ -75,11 +75,11 @@ class Extractor:
         return self.run(doc, text)[0]
 
     def run(self, doc, text):
-        """(spine dict, mentions, regions) for a tokenized doc."""
-        self.sentences(doc)
-        n = len(doc)
-        starts = doc._.spine_sent_starts
+        """(spine dict, mentions, regions, layout) for a tokenized doc; layout:
+        (sentence start tokens, sections, order header)."""
         offsets = TokenOffsets(doc)
+        n = offsets.n
+        starts, sections = self.sentences.boundaries(text, offsets)
         anchors = []
         cues = [{"pseudo": [], "pre": [], "term": []} for _ in _KINDS]
         following = {"negation": [], "family": [], "hypothetical": [], "sent_starts": set(starts)}
@@ -92,11 +92,11 @@ class Extractor:
                 cues[arg[0]][arg[1]].append((s, e))
             else:
                 following[arg].append(s)
-        mentions, regions, header = self.concepts.collect(doc, text, text.lower(), offsets, anchors)
-        doc._.spine_order_header = header
+        mentions, regions, header = self.concepts.collect(doc, text, text.lower(), offsets, anchors, starts)
         flags = self._negex(n, starts, mentions, regions, cues) if mentions or regions else set()
-        spine = self.assertion.assert_mentions(doc, mentions, regions, following, flags)
-        return spine, mentions, regions
+        layout = (starts, sections, header)
+        spine = self.assertion.assert_mentions(doc, mentions, regions, following, flags, layout)
+        return spine, mentions, regions, layout
 
     def _negex(self, n, sent_starts, mentions, regions, cues):
         """negspacy's rule for the three kinds at once: {(attr, start_char,
@@ -158,7 +158,12 @@ class SpineAuditComponent:
     def __call__(self, doc):
         from .components import doc_text
         text = doc_text(doc)
-        spine, mentions, regions = self._extractor.run(doc, text)
+        spine, mentions, regions, (starts, sections, header) = self._extractor.run(doc, text)
+        if len(doc) and not doc.has_annotation("SENT_START"):
+            set_sent_starts(doc, starts)
+        doc._.spine_sent_starts = starts
+        doc._.spine_sections = sections
+        doc._.spine_order_header = header
         doc.spans[CONCEPT_KEY] = [Span(doc, s, e, label=c, span_id=pid) for s, e, _a, _b, c, pid in mentions]
         doc.spans[REGION_KEY] = [Span(doc, s, e, label=lab) for s, e, _a, _b, lab in regions]
         doc._.spine = spine
