@@ -184,7 +184,8 @@ class RuleSet:
         self._check_complete()
         # Age enters the rules only through `age_gt` thresholds: memoise on
         # which thresholds an age passes, not on the age itself.
-        self._age_thresholds = tuple(sorted(set(_age_thresholds(data))))
+        self._age_thresholds = tuple(sorted(set(_thresholds(data, "age_gt"))))
+        self._duration_thresholds = tuple(sorted(set(_thresholds(data, "duration_lt"))))
 
     @staticmethod
     def _check_alternatives(alts, where):
@@ -268,9 +269,13 @@ class RuleSet:
         regions = order_regions(_check_regions(regions))
         duration = _check_duration(duration_weeks)
         age = _check_age(age_years)
-        # The same few hundred fact sets recur across an audit: decide each once.
+        # The same few hundred fact sets recur across an audit: decide each
+        # once. Age and duration enter the rules only through their
+        # thresholds (age_gt, duration_lt), so they are keyed by which side
+        # of each threshold they fall on.
         age_key = None if age is None else tuple(age > t for t in self._age_thresholds)
-        key = (frozenset(concepts.items()), duration, tuple(regions), age_key)
+        duration_key = None if duration is None else tuple(duration < t for t in self._duration_thresholds)
+        key = (frozenset(concepts.items()), duration_key, tuple(regions), age_key)
         rec = self._memo.get(key)
         if rec is None:
             if len(self._memo) >= _MEMO_SIZE:
@@ -409,17 +414,17 @@ def _check_age(age_years):
     return age_years
 
 
-def _age_thresholds(node):
-    """Every ``age_gt`` threshold in the rule file."""
+def _thresholds(node, condition):
+    """Every threshold of ``condition`` ("age_gt", "duration_lt") in the rule file."""
     if isinstance(node, dict):
         for k, v in node.items():
-            if k == "age_gt":
+            if k == condition:
                 yield v
             else:
-                yield from _age_thresholds(v)
+                yield from _thresholds(v, condition)
     elif isinstance(node, list):
         for v in node:
-            yield from _age_thresholds(v)
+            yield from _thresholds(v, condition)
 
 
 def _check_duration(duration_weeks):

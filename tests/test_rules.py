@@ -218,6 +218,19 @@ def test_rules_age_is_memoised_by_threshold_only():
     assert rec({}, None, [L], 70)["category"] != rec({}, None, [L], 70.5)["category"]
 
 
+def test_rules_duration_is_memoised_by_threshold_only():
+    """Durations on the same side of the 6-week threshold (rules.yaml
+    ``duration_lt: 6``) share a decision; 5.9 and 6.0 weeks do not: with failed
+    conservative therapy, 6 weeks or more is persistent (RULES.md), under 6
+    is not."""
+    failed = {"FAILED_CONSERVATIVE_THERAPY": P}
+    assert rec(failed, 8, [L]) == rec(failed, 52.5, [L])
+    assert rec(failed, 1, [L]) == rec(failed, 5.99, [L])
+    under, at = rec(failed, 5.9, [L]), rec(failed, 6.0, [L])
+    assert "D-PERSISTENT" not in under["rule_ids"] and "D-PERSISTENT" in at["rule_ids"]
+    assert under != at
+
+
 @pytest.mark.parametrize("bad_age", ["80", True, [80]])
 def test_rules_reject_non_numeric_age(bad_age):
     with pytest.raises(ValueError):

@@ -153,22 +153,32 @@ class SpineSentences:
                 j -= 1
             return True
 
+        # Every rule fires at a whitespace token with a line break, at a token
+        # that is one of the candidate characters alone, at a list number
+        # before ")" or ".", or at a header word before ":".
+        headers, first_words, no_split = self.headers, self.header_first_words, self.no_split_after
         candidates = set()
         max_header = self.max_header_tokens
         for m in self._CANDIDATE.finditer(text):
-            k = bisect_right(tok_starts, m.start()) - 1
-            if k < 0 or m.start() >= tok_ends[k]:
-                continue
-            candidates.add(k)
+            p = m.start()
+            k = bisect_right(tok_starts, p) - 1
             c = m.group()
+            if c == "\n":
+                if p < tok_ends[k]:  # always: spaCy keeps line breaks in whitespace tokens
+                    candidates.add(k)
+                continue
+            if tok_starts[k] != p or tok_ends[k] != p + 1:
+                continue  # part of a longer token ("C-spine", "3.5")
+            candidates.add(k)
             if (c == ")" or c == ".") and k:
-                candidates.add(k - 1)  # a list number "1)", "2."
-            if c == ":":
-                candidates.update(range(max(0, k - max_header), k))  # a section header before the colon
+                w = word(k - 1)
+                if len(w) <= 2 and w.isdigit():
+                    candidates.add(k - 1)  # a list number "1)", "2."
+            elif c == ":":
+                candidates.update(j for j in range(max(0, k - max_header), k) if word(j).lower() in first_words)
         starts = [False] * n
         starts[0] = True
         sections = []  # [start_char, end_char, name, assertion, inline]
-        headers, first_words, no_split = self.headers, self.header_first_words, self.no_split_after
         skip_to = 0
         for i in sorted(candidates):
             if i < skip_to:
