@@ -16,6 +16,7 @@ Memory is bounded by the chunk size times the chunks in flight, whatever the
 input size.
 """
 
+import io
 import json
 import os
 import shutil
@@ -35,7 +36,7 @@ from .tables import (
 )
 
 DEFAULT_CHUNK = 5000
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: CSV parts hold the finished CSV rows
 
 
 @dataclass
@@ -118,6 +119,18 @@ def process_chunk(payload):
                 if c not in flat:
                     flat[c] = v[k]
             out.append(flat)
+        if fmt == ".csv":
+            # The worker writes the CSV rows: assembling the output is then
+            # a concatenation in the main process, which shares the cores
+            # with the workers. Every chunk has the same columns.
+            import csv
+            columns = list(FLAT_COLUMNS) + extra_columns([out[0].keys()], FLAT_COLUMNS) if out else []
+            body = io.StringIO()
+            w = csv.writer(body)
+            for row in out:
+                w.writerow([_csv_cell(row.get(c)) for c in columns])
+            part = json.dumps({"n": len(rows), "columns": columns, "csv": body.getvalue()}, ensure_ascii=False)
+            return {"index": index, "n": len(rows), "part": part, "stats": stats}
     # Encoded here, on the worker: the main process then only writes a string
     # (cheaper to send back than thousands of dicts, and it keeps the main
     # process, which shares the cores with the workers, light).
@@ -346,14 +359,23 @@ def _columns_of(store, n_chunks):
 
 
 def _assemble_csv(store, n_chunks, tmp):
+    """The header, then each part's CSV rows as the worker wrote them. The
+    header has every carried column of every chunk (a JSONL input's chunks
+    can differ); a part with other columns is rewritten to the header's."""
     import csv
-    columns = _columns_of(store, n_chunks)
+    parts_columns = [store.read(i)["columns"] for i in range(n_chunks)]
+    columns = list(FLAT_COLUMNS) + extra_columns(parts_columns, FLAT_COLUMNS)
     with open(tmp, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
         for i in range(n_chunks):
-            for row in store.read(i)["rows"]:
-                w.writerow([_csv_cell(row.get(c)) for c in columns])
+            part = store.read(i)
+            if part["columns"] == columns or not part["columns"]:
+                f.write(part["csv"])
+                continue
+            at = {c: k for k, c in enumerate(part["columns"])}
+            for cells in csv.reader(io.StringIO(part["csv"], newline="")):
+                w.writerow([cells[at[c]] if c in at else "" for c in columns])
 
 
 def _csv_cell(v):

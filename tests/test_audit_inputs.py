@@ -317,3 +317,25 @@ def test_inputs_xlsx_first_sheet_or_named_sheet(tmp_path):
     got = _check(out)
     assert [r["Age"] for r in got] == [58, 58, 58]
     assert got[0]["Order Date"].startswith("2024-03-01")
+
+
+def test_csv_output_keeps_carried_columns_that_appear_in_later_chunks(tmp_path):
+    """JSONL rows need not share keys: a column first seen in a later chunk
+    is still written (blank for the rows without it), each value under its
+    own header, whichever chunk it came from."""
+    rows = [{"id": f"r{k}", "text": "58M LBP x 3 days, denies fever", "ordered": "MRI L-spine w/o", "site": f"S{k}"}
+            for k in range(3)]
+    rows += [{"id": f"r{k}", "text": "neck pain after MVC", "ordered": "CT C-spine", "dept": f"D{k}",
+              "site": f"S{k}"} for k in range(3, 6)]
+    rows += [{"id": "r6", "text": "fever, IVDU, back pain", "ordered": "XR L-spine"}]
+    src = tmp_path / "varied.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o.csv"
+    for workers in (1, 2):
+        run_audit(src, out, AuditOptions(quiet=True, force=True, chunk_size=3, workers=workers))
+        with open(out, newline="", encoding="utf-8") as f:
+            got = list(csv.DictReader(f))
+        assert [r["id"] for r in got] == [f"r{k}" for k in range(7)]
+        assert [r["site"] for r in got] == ["S0", "S1", "S2", "S3", "S4", "S5", ""]
+        assert [r["dept"] for r in got] == ["", "", "", "D3", "D4", "D5", ""]
+        assert [r["status"] for r in got] == ["ok"] * 7
