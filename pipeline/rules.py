@@ -81,36 +81,42 @@ def _check_condition(cond, where, flag_names):
     return cond
 
 
-def _holds(cond, facts):
+def _compile(cond):
+    """A validated condition as a function of the facts (built once per rule
+    file, not interpreted on every decision)."""
     if cond is True:
-        return True
+        return lambda f: True
     if isinstance(cond, str):
-        return facts.flags[cond]
+        return lambda f: f.flags[cond]
     (key, arg), = cond.items()
-    if key == "all":
-        return all(_holds(c, facts) for c in arg)
-    if key == "any":
-        return any(_holds(c, facts) for c in arg)
+    if key in ("all", "any"):
+        tests = tuple(_compile(c) for c in arg)
+        if key == "all":
+            return lambda f: all(t(f) for t in tests)
+        return lambda f: any(t(f) for t in tests)
     if key == "not":
-        return not _holds(arg, facts)
+        test = _compile(arg)
+        return lambda f: not test(f)
     if key == "present":
-        return facts.concepts.get(arg) == "present"
-    if key == "any_present":
-        return any(facts.concepts.get(c) == "present" for c in arg)
-    if key == "any_negated":
-        return any(facts.concepts.get(c) == "negated" for c in arg)
+        return lambda f: f.concepts.get(arg) == "present"
+    if key in ("any_present", "any_negated"):
+        wanted, names = ("present" if key == "any_present" else "negated"), tuple(arg)
+        return lambda f: any(f.concepts.get(c) == wanted for c in names)
     if key == "duration_lt":
-        return facts.duration_weeks is not None and facts.duration_weeks < arg
+        return lambda f: f.duration_weeks is not None and f.duration_weeks < arg
     if key == "age_gt":
-        return facts.age_years is not None and facts.age_years > arg
+        return lambda f: f.age_years is not None and f.age_years > arg
     if key == "no_regions":
-        return not facts.regions
+        return lambda f: not f.regions
     if key == "region_in":
-        return any(r in facts.regions for r in arg)
+        regions = tuple(arg)
+        return lambda f: any(r in f.regions for r in regions)
     if key == "category_in":
-        return facts.category in arg
+        categories = tuple(arg)
+        return lambda f: f.category in categories
     if key == "modality_in":
-        return facts.modality in arg
+        modalities = tuple(arg)
+        return lambda f: f.modality in modalities
     raise AssertionError(key)  # validated on load
 
 
@@ -186,6 +192,13 @@ class RuleSet:
         # which thresholds an age passes, not on the age itself.
         self._age_thresholds = tuple(sorted(set(_thresholds(data, "age_gt"))))
         self._duration_thresholds = tuple(sorted(set(_thresholds(data, "duration_lt"))))
+        # every condition compiled once, by the identity of its node
+        self._tests = {}
+        for rules in self.stages.values():
+            for rule in rules:
+                for cond in (rule.when, rule.extra.get("effects_when")):
+                    if cond is not None:
+                        self._tests[id(cond)] = _compile(cond)
 
     @staticmethod
     def _check_alternatives(alts, where):
@@ -283,12 +296,15 @@ class RuleSet:
             rec = self._memo[key] = self._decide(concepts, duration, regions, age)
         return _copy_recommendation(rec)
 
+    def _holds(self, cond, facts):
+        return self._tests[id(cond)](facts)
+
     def _decide(self, concepts, duration, regions, age=None):
         facts = _Facts(concepts, duration, regions, age)
         fired = []
 
         for rule in self.stages["derived"]:
-            facts.flags[rule.value] = _holds(rule.when, facts)
+            facts.flags[rule.value] = self._holds(rule.when, facts)
             if facts.flags[rule.value]:
                 fired.append(rule)
 
@@ -297,7 +313,7 @@ class RuleSet:
             fallback = rule.extra.get("fallback", False)
             if fallback and category is not None:
                 continue
-            if _holds(rule.when, facts):
+            if self._holds(rule.when, facts):
                 if category is None:
                     category = rule.value
                     fired.append(rule)
@@ -309,7 +325,7 @@ class RuleSet:
 
         def first(stage):
             for rule in self.stages[stage]:
-                if _holds(rule.when, facts):
+                if self._holds(rule.when, facts):
                     fired.append(rule)
                     return rule
             raise AssertionError(stage)  # catch-all guaranteed on load
@@ -324,7 +340,7 @@ class RuleSet:
         else:
             extra = []
             for rule in self.stages["implied_regions"]:
-                if _holds(rule.when, facts):
+                if self._holds(rule.when, facts):
                     fired.append(rule)
                     extra.append(rule.value)
             rec_regions = order_regions(regions + extra)
@@ -332,17 +348,17 @@ class RuleSet:
 
         alternatives = []
         for rule in self.stages["alternatives"]:
-            if _holds(rule.when, facts):
+            if self._holds(rule.when, facts):
                 fired.append(rule)
                 alternatives.extend(rule.value)
 
         flags = []
         for rule in self.stages["flags"]:
-            if not _holds(rule.when, facts):
+            if not self._holds(rule.when, facts):
                 continue
             fired.append(rule)
             flags.append(rule.value)
-            if "effects_when" in rule.extra and not _holds(rule.extra["effects_when"], facts):
+            if "effects_when" in rule.extra and not self._holds(rule.extra["effects_when"], facts):
                 continue  # the flag holds; its effects on the protocol do not apply here
             if "set_contrast" in rule.extra:
                 contrast = rule.extra["set_contrast"]
