@@ -119,18 +119,22 @@ def process_chunk(payload):
                 if c not in flat:
                     flat[c] = v[k]
             out.append(flat)
+        # the chunk's columns (every row of a chunk has the same keys); the
+        # output's header is their union over the chunks
+        columns = list(FLAT_COLUMNS) + extra_columns([out[0].keys()], FLAT_COLUMNS) if out else []
         if fmt == ".csv":
             # The worker writes the CSV rows: assembling the output is then
             # a concatenation in the main process, which shares the cores
-            # with the workers. Every chunk has the same columns.
+            # with the workers.
             import csv
-            columns = list(FLAT_COLUMNS) + extra_columns([out[0].keys()], FLAT_COLUMNS) if out else []
             body = io.StringIO()
             w = csv.writer(body)
             for row in out:
                 w.writerow([_csv_cell(row.get(c)) for c in columns])
-            part = json.dumps({"n": len(rows), "columns": columns, "csv": body.getvalue()}, ensure_ascii=False)
-            return {"index": index, "n": len(rows), "part": part, "stats": stats}
+            part = json.dumps({"n": len(rows), "csv": body.getvalue()}, ensure_ascii=False)
+        else:
+            part = json.dumps({"n": len(rows), "rows": out}, ensure_ascii=False, default=str)
+        return {"index": index, "n": len(rows), "part": part, "stats": stats, "columns": columns}
     # Encoded here, on the worker: the main process then only writes a string
     # (cheaper to send back than thousands of dicts, and it keeps the main
     # process, which shares the cores with the workers, light).
@@ -290,6 +294,9 @@ class PartStore:
         index = result["index"]
         with open(self.stats_path(index), "w", encoding="utf-8") as f:
             json.dump(result["stats"], f)
+        if "columns" in result:
+            with open(self.columns_path(index), "w", encoding="utf-8") as f:
+                json.dump(result["columns"], f)
         tmp = self.part_path(index) + ".tmp"
         try:
             with open(tmp, "w", encoding="utf-8") as f:
@@ -299,6 +306,14 @@ class PartStore:
             if os.path.exists(tmp):
                 os.remove(tmp)  # a full disk must not stay full of a half-written part
             raise
+
+    def columns_path(self, index):
+        return os.path.join(self.dir, f"columns-{index:06d}.json")
+
+    def read_columns(self, index):
+        """The output columns of a CSV or Parquet chunk (written by ``write``)."""
+        with open(self.columns_path(index), encoding="utf-8") as f:
+            return json.load(f)
 
     def read_stats(self, index):
         with open(self.stats_path(index), encoding="utf-8") as f:
@@ -349,13 +364,10 @@ def _assemble(store, n_chunks, out_path, fmt, summary, carried_types=None):
 
 
 def _columns_of(store, n_chunks):
-    carried = []
-    for i in range(n_chunks):
-        rows = store.read(i)["rows"]
-        if rows:
-            carried = extra_columns([rows[0].keys()], FLAT_COLUMNS)
-            break
-    return list(FLAT_COLUMNS) + carried
+    """The output's columns: the fixed ones, then every carried column of
+    every chunk in order of first appearance (a JSONL input's chunks can
+    bring different keys)."""
+    return list(FLAT_COLUMNS) + extra_columns((store.read_columns(i) for i in range(n_chunks)), FLAT_COLUMNS)
 
 
 def _assemble_csv(store, n_chunks, tmp):
@@ -363,17 +375,16 @@ def _assemble_csv(store, n_chunks, tmp):
     header has every carried column of every chunk (a JSONL input's chunks
     can differ); a part with other columns is rewritten to the header's."""
     import csv
-    parts_columns = [store.read(i)["columns"] for i in range(n_chunks)]
-    columns = list(FLAT_COLUMNS) + extra_columns(parts_columns, FLAT_COLUMNS)
+    columns = _columns_of(store, n_chunks)
     with open(tmp, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
         for i in range(n_chunks):
-            part = store.read(i)
-            if part["columns"] == columns or not part["columns"]:
+            part, part_columns = store.read(i), store.read_columns(i)
+            if part_columns == columns or not part_columns:
                 f.write(part["csv"])
                 continue
-            at = {c: k for k, c in enumerate(part["columns"])}
+            at = {c: k for k, c in enumerate(part_columns)}
             for cells in csv.reader(io.StringIO(part["csv"], newline="")):
                 w.writerow([cells[at[c]] if c in at else "" for c in columns])
 

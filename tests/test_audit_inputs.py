@@ -330,11 +330,15 @@ def test_csv_output_keeps_carried_columns_that_appear_in_later_chunks(tmp_path):
     rows += [{"id": "r6", "text": "fever, IVDU, back pain", "ordered": "XR L-spine"}]
     src = tmp_path / "varied.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    out = tmp_path / "o.csv"
-    for workers in (1, 2):
+    for name, workers in (("o.csv", 1), ("o.csv", 2), ("o.parquet", 1), ("o.parquet", 2)):
+        out = tmp_path / name
         run_audit(src, out, AuditOptions(quiet=True, force=True, chunk_size=3, workers=workers))
-        with open(out, newline="", encoding="utf-8") as f:
-            got = list(csv.DictReader(f))
+        if name.endswith(".csv"):
+            with open(out, newline="", encoding="utf-8") as f:
+                got = list(csv.DictReader(f))
+        else:
+            got = [{k: ("" if v is None or (isinstance(v, float) and pd.isna(v)) else v) for k, v in r.items()}
+                   for r in pd.read_parquet(out).to_dict("records")]
         assert [r["id"] for r in got] == [f"r{k}" for k in range(7)]
         assert [r["site"] for r in got] == ["S0", "S1", "S2", "S3", "S4", "S5", ""]
         assert [r["dept"] for r in got] == ["", "", "", "D3", "D4", "D5", ""]
