@@ -22,16 +22,14 @@ SLASH_ABBREVIATIONS = (
 # Spine levels and level ranges: C1..C8, T1..T12, L1..L5, S1..S5 with optional
 # "-5", "-C6", "-S1" ranges.
 _LEVEL = r"(?:[CcTtLlSs](?:[1-9]|1[0-2]))"
-_LEVEL_RE = re.compile(rf"^{_LEVEL}(?:-(?:{_LEVEL}|\d{{1,2}}))?$")
 # Strength grade "4/5", "4+/5", "5-/5".
-_GRADE_RE = re.compile(r"^[0-5][+-]?/5$")
+_GRADE = r"[0-5][+-]?/5"
+# Kept whole: one compiled expression, so that the tokenizer calls its C
+# ``match`` directly (no Python function per token).
+_KEEP_WHOLE_RE = re.compile(rf"^(?:{_LEVEL}(?:-(?:{_LEVEL}|\d{{1,2}}))?|{_GRADE})$")
 
 _UNIT_SUFFIX = r"(?<=[0-9])(?:wks?|weeks?|days?|d|mos?|months?|yrs?|years?|hrs?|hours?|C|F|lbs?|kg)$"
 _X_PREFIX = r"^[xX](?=[0-9])"
-
-
-def _token_match(text):
-    return _LEVEL_RE.match(text) or _GRADE_RE.match(text)
 
 
 def customise_tokenizer(nlp):
@@ -48,9 +46,11 @@ def customise_tokenizer(nlp):
     infixes = list(nlp.Defaults.infixes) + [r",(?=[A-Za-z])", r"(?<=[0-9])\)(?=[A-Za-z])"]
     tok.infix_finditer = compile_infix_regex(infixes).finditer
     base_match = tok.token_match
+    if base_match is None:  # spaCy's English defaults (3.x) have none
+        tok.token_match = _KEEP_WHOLE_RE.match
+    else:
+        def token_match(text):
+            return _KEEP_WHOLE_RE.match(text) or base_match(text)
 
-    def token_match(text):
-        return _token_match(text) or (base_match(text) if base_match else None)
-
-    tok.token_match = token_match
+        tok.token_match = token_match
     return nlp
