@@ -30,7 +30,7 @@ from .record import DEFAULT_MAX_CHARS, _empty_record, analyze_many
 from .resources import sha256_file
 from .vocab import is_missing
 from .tables import (
-    BOOL_COLUMNS, DELIMITED, FLAT_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, ROW_BAD_JSON, Columns, check_columns,
+    BOOL_COLUMNS, DELIMITED, FLAT_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, Columns, check_columns,
     check_encoding, extra_columns, flatten, input_columns, input_format, iter_chunks, neutralise, output_format,
     progress_total, sniff_delimiter,
 )

@@ -23,7 +23,6 @@ is written: notes are generated at run time (pipeline/notegen.py).
 """
 
 import argparse
-import csv
 import json
 import os
 import subprocess

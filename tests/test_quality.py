@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.evaluate import evaluate_file, score_rules_on_gold
 
-from conftest import DEV_GOLD, SAMPLES
+from conftest import DEV_GOLD
 
 
 @pytest.fixture(scope="module")

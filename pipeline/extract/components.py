@@ -25,7 +25,7 @@ from bisect import bisect_left, bisect_right
 
 import ahocorasick
 import numpy
-from spacy.attrs import IDX, LENGTH, ORTH, SENT_START, SPACY
+from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
