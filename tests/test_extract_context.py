@@ -85,6 +85,16 @@ DURATIONS = [
     ("Pain worsened about a month ago.", None),
     ("Hydrocodone every 4 to 6 hours as needed for pain.", None),
     ("Injections for approximately one month.", None),
+    # a stated duration counts only in a clause about the symptom (RULES.md:
+    # the main symptom's duration); other clauses' durations are passed over
+    ("Worked as a roofer for 20 years. Low back pain x 3 days.", 0.43),
+    ("Three-year history of breast cancer. New mid back pain for 2 weeks.", 2.0),
+    ("Two-year history of myeloma, which has spread to the spine.", None),
+    ("Off her vitamins for four weeks with some improvement.", None),
+    ("Walks 30 minutes a day. Back pain started 6 days ago.", 0.86),
+    ("Neck pain. Has had it for 2 weeks.", 2.0),
+    ("LBP approx. 3 wks.", 3.0),
+    ("2 mo of gait unsteadiness and hand clumsiness.", 8.7),
 ]
 
 

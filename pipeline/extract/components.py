@@ -744,6 +744,8 @@ class SpineAssertion:
                 if onset is None and self._onset_ago(text, m.start(), m.end(), after):
                     onset = m
                 continue
+            if ctx.symptom_clause is not None and not ctx.symptom_clause.search(self._clause(text, m.start(), m.end())):
+                continue  # "worked there for 4 years", "a 3-year history of lung cancer": not a symptom's
             value = self._duration_value(m)
             if value is None:
                 continue
@@ -759,6 +761,21 @@ class SpineAssertion:
 
     _AGO = re.compile(r"^\s*ago\b", re.I)
     _CLAUSE_END = re.compile(r"[.;!?\n]")
+    # a clause ends at "; ! ?", a line break, a full stop before a capital
+    # ("approx. 3 wks" and "3.5 weeks" stay in one clause) or a comma before
+    # a relative clause (", where he works as a stacker")
+    _CLAUSE_BREAK = re.compile(r"[;!?\n]|\.(?=\s+[A-Z])|,\s*(?=(?:where|which|who|whose|whom)\b)", re.I)
+
+    def _clause(self, text, start, end):
+        """The clause around text[start:end], at most 150 characters either side."""
+        lo = max(0, start - 150)
+        for b in self._CLAUSE_BREAK.finditer(text, lo, start):
+            lo = b.end()
+        if text[end - 1:end] == ".":
+            end -= 1  # the duration expression took the full stop ("a day.")
+        hi = min(len(text), end + 150)
+        after = self._CLAUSE_BREAK.search(text, end, hi)
+        return text[lo:after.start() if after else hi]
 
     def _onset_ago(self, text, start, end, after):
         """"N days ago" that dates the onset of the problem (context.yaml)."""

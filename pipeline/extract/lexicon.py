@@ -322,6 +322,7 @@ class ContextLexicon:
     age_max: float = 120.0
     ago_onset: object = None
     ago_not_onset: object = None
+    symptom_clause: object = None    # a stated duration counts only in a clause this finds (None: any)
 
     @classmethod
     def from_dict(cls, data, source="context.yaml"):
@@ -337,7 +338,7 @@ class ContextLexicon:
                 headers[str(h).lower()] = (sec["name"], sec.get("assertion"))
         dur = data["duration"]
         check_keys(dur, {"numbers", "units", "unit_words", "not_symptom_before", "not_symptom_after",
-                         "ago_onset", "ago_not_onset"},
+                         "ago_onset", "ago_not_onset", "symptom_clause"},
                    f"{source} duration", required=("units", "unit_words"))
         unit_weeks = {}
         for unit, words in dur["unit_words"].items():
@@ -357,6 +358,7 @@ class ContextLexicon:
             not_after = re.compile(dur.get("not_symptom_after") or r"(?!x)x", re.I)
             ago_onset = re.compile(dur["ago_onset"], re.I) if dur.get("ago_onset") else None
             ago_not_onset = re.compile(dur.get("ago_not_onset") or r"(?!x)x", re.I)
+            symptom_clause = re.compile(dur["symptom_clause"], re.I) if dur.get("symptom_clause") else None
             regions = []
             for region, entries in data["regions"].items():
                 check_enum(region, REGIONS, f"{source} regions", "region")
@@ -373,7 +375,7 @@ class ContextLexicon:
         age = _age_config(data.get("age") or {"patterns": []}, source)
         return cls(headers, frozenset(str(x).lower() for x in data.get("no_split_after") or ()),
                    numbers, unit_weeks, duration_re, not_before, not_after, tuple(regions), *age,
-                   ago_onset, ago_not_onset)
+                   ago_onset, ago_not_onset, symptom_clause)
 
 
 _AGE_UNITS = {"years": 1.0, "months": 1 / 12}
