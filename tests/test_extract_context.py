@@ -95,6 +95,11 @@ DURATIONS = [
     ("Neck pain. Has had it for 2 weeks.", 2.0),
     ("LBP approx. 3 wks.", 3.0),
     ("2 mo of gait unsteadiness and hand clumsiness.", 8.7),
+    # "the past week" is one week; "since last year" stays null (RULES.md)
+    ("Back pain for the past week.", 1.0),
+    ("Neck pain over the last month, worse at night.", 4.35),
+    ("PT for the past month. Low back pain x 3 days.", 0.43),
+    ("Back pain for the past 3 weeks.", 3.0),
 ]
 
 
