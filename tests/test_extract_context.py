@@ -121,6 +121,15 @@ REGIONS = [
     ("Neck pain; s/p L4-5 fusion 2010.", [C]),   # old fusion level is not the current problem
     ("Neck pain, no arm radiation, no leg symptoms.", [C]),
     ("Hand clumsiness and unsteady gait.", []),
+    # a procedure named after a region is not a symptomatic region
+    ("Referred for diagnostic lumbar puncture.", []),
+    # levels in lower case (dictated transcripts): a range, or before a spine word
+    ("Bilateral l5 spondylolysis with pars defects.", [L]),
+    ("MRI showed l4-5 disc herniation.", [L]),
+    ("Known c5-6 disc protrusion.", [C]),
+    ("Heart sounds s1 and s2 normal; chest pain.", []),
+    # coordinated limbs: a symptom in an arm and a leg names both regions
+    ("Numbness in his left arm and right leg.", [C, L]),
 ]
 
 

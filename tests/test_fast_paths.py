@@ -227,7 +227,7 @@ def test_starts_find_every_match_a_full_search_finds(nlp, dev_rows):
     texts = [t for t in _all_corpus_texts() + _case_variants([r["text"] for r in dev_rows]) if t.isascii()]
     assert len(texts) > 5000
     regions = [(f"region#{k}", rx) for k, (_r, rx, _t, starts) in enumerate(concepts.context.regions) if starts]
-    assert len(regions) == 3
+    assert len(regions) >= 5  # the level patterns (upper and lower case) of C, T, L
     checks = [(p.id, p.regex) for p in with_starts] + regions
     for text in texts:
         lower = text.lower()
