@@ -42,6 +42,24 @@ def _lowercase_safe(source):
     return True
 
 
+class LazyRegex:
+    """``re.compile(pattern, flags)``, compiled on first use. The
+    case-insensitive twins of the expressions run only on non-ASCII notes
+    (ASCII notes use the lower-case ones), so most processes never need them,
+    and compiling them all took a third of every pipeline build. ``pattern``
+    and ``flags`` are read without compiling (the hyperscan prefilter)."""
+
+    __slots__ = ("pattern", "flags", "_compiled")
+
+    def __init__(self, pattern, flags=0):
+        self.pattern, self.flags, self._compiled = pattern, flags, None
+
+    def __getattr__(self, name):  # match, finditer, search, groupindex ...
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return getattr(self._compiled, name)
+
+
 class NoteRegex:
     """A compiled expression for note text with a fast case-insensitive path.
 
@@ -57,8 +75,9 @@ class NoteRegex:
     __slots__ = ("regex", "lowered")
 
     def __init__(self, source, flags=re.I):
-        self.regex = re.compile(source, flags)
         self.lowered = re.compile(source, flags & ~re.I) if flags & re.I and _lowercase_safe(source) else None
+        # as written: compiled now when it is the only form, else on first use
+        self.regex = re.compile(source, flags) if self.lowered is None else LazyRegex(source, flags)
 
     @property
     def pattern(self):
@@ -203,7 +222,7 @@ class ConceptLexicon:
                         regex = NoteRegex(source_rx, re.I)
                         # (anchor, expression for the original text, for the lower-cased
                         # ASCII text, literal triggers of the alternative)
-                        anchored = tuple((anchor, re.compile(src, re.I), re.compile(src), trig)
+                        anchored = tuple((anchor, LazyRegex(src, re.I), re.compile(src), trig)
                                          for src, trig, anchor in alternatives)
                     except re.error as exc:  # pragma: no cover - the compiler escapes every word
                         raise DataFileError(f"{pwhere}: token pattern does not compile ({exc})") from None
