@@ -82,6 +82,10 @@ CASES = [
     ("PROGRESSIVE_DEFICIT", "Progressive leg weakness.", P),
     ("PROGRESSIVE_DEFICIT", "Rapidly worsening weakness over 2 days.", P),
     ("PROGRESSIVE_DEFICIT", "L EHL 4/5, not worsening since last week.", N),
+    # "increased" and sensory loss are a worsening deficit too (RULES.md 5)
+    ("PROGRESSIVE_DEFICIT", "Increased weakness in the right leg since Monday.", P),
+    ("PROGRESSIVE_DEFICIT", "Progressive sensory loss in both feet.", P),
+    ("PROGRESSIVE_DEFICIT", "Denies any new bladder dysfunction or increased sensory loss.", N),
     # MYELOPATHY
     ("MYELOPATHY", "Unsteady gait and hand clumsiness.", P),
     ("MYELOPATHY", "Positive Hoffmann sign bilaterally.", P),
@@ -234,6 +238,7 @@ NOT_ANNOTATED = [
     ("RADICULOPATHY", "Saddle numbness."),                    # CAUDA_EQUINA only
     ("PROGRESSIVE_DEFICIT", "New weakness in the left leg."),  # needs worsening/progressive
     ("PROGRESSIVE_DEFICIT", "Worsening low back pain."),
+    ("PROGRESSIVE_DEFICIT", "Increased pain with sitting."),
     ("TRAUMA", "Pain after lifting a heavy box."),
     ("TRAUMA", "Occasional flares since an MVC in 2005."),
     ("PRIOR_SPINE_SURGERY", "s/p cholecystectomy and knee replacement."),
