@@ -95,6 +95,9 @@ DURATIONS = [
     ("Neck pain. Has had it for 2 weeks.", 2.0),
     ("LBP approx. 3 wks.", 3.0),
     ("2 mo of gait unsteadiness and hand clumsiness.", 8.7),
+    # a fragment that continues the sentence before still counts
+    ("Neck pain. For 2 weeks now.", 2.0),
+    ("Cough for four weeks. Low back pain for two weeks.", 2.0),   # one stated with its symptom wins
     # "the past week" is one week; "since last year" stays null (RULES.md)
     ("Back pain for the past week.", 1.0),
     ("Neck pain over the last month, worse at night.", 4.35),

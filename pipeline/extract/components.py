@@ -731,7 +731,7 @@ class SpineAssertion:
         text = doc_text(doc)
         if header is _DOC:
             header = doc._.spine_order_header
-        onset = None
+        onset = fragment = None
         for m in ctx.duration_re.finditer(text, text.lower()):
             if header is not None and header[0] <= m.start() < header[1]:
                 continue
@@ -744,11 +744,19 @@ class SpineAssertion:
                 if onset is None and self._onset_ago(text, m.start(), m.end(), after):
                     onset = m
                 continue
-            if ctx.symptom_clause is not None and not ctx.symptom_clause.search(self._clause(text, m.start(), m.end())):
+            about = self._about_symptom(text, m.start(), m.end()) if ctx.symptom_clause is not None else "symptom"
+            if about is None:
                 continue  # "worked there for 4 years", "a 3-year history of lung cancer": not a symptom's
             value = self._duration_value(m)
             if value is None:
                 continue
+            if about == "fragment":
+                # "Neck pain. For 2 weeks now.": counts, after a duration stated with its symptom
+                fragment = fragment or (m, value)
+                continue
+            return self._weeks(m, value), m.start(), m.end(), "stated"
+        if fragment is not None:
+            m, value = fragment
             return self._weeks(m, value), m.start(), m.end(), "stated"
         if onset is not None:
             value = self._duration_value(onset)
@@ -766,16 +774,27 @@ class SpineAssertion:
     # a relative clause (", where he works as a stacker")
     _CLAUSE_BREAK = re.compile(r"[;!?\n]|\.(?=\s+[A-Z])|,\s*(?=(?:where|which|who|whose|whom)\b)", re.I)
 
-    def _clause(self, text, start, end):
-        """The clause around text[start:end], at most 150 characters either side."""
+    _WORD = re.compile(r"[^\W_]+")
+
+    def _about_symptom(self, text, start, end):
+        """How the stated duration text[start:end] is about the symptom:
+        "symptom" when its clause (at most 150 characters either side) names
+        a symptom, the problem's onset or course, or refers back to it
+        (context.yaml ``symptom_clause``); "fragment" when the clause has at
+        most two other words and so continues the sentence before ("Neck
+        pain. For 2 weeks now."); None otherwise."""
         lo = max(0, start - 150)
         for b in self._CLAUSE_BREAK.finditer(text, lo, start):
             lo = b.end()
-        if text[end - 1:end] == ".":
-            end -= 1  # the duration expression took the full stop ("a day.")
-        hi = min(len(text), end + 150)
-        after = self._CLAUSE_BREAK.search(text, end, hi)
-        return text[lo:after.start() if after else hi]
+        stop = end - 1 if text[end - 1:end] == "." else end  # the expression took the full stop ("a day.")
+        hi = min(len(text), stop + 150)
+        after = self._CLAUSE_BREAK.search(text, stop, hi)
+        hi = after.start() if after else hi
+        if self.context.symptom_clause.search(text, lo, hi):
+            return "symptom"
+        if len(self._WORD.findall(text[lo:start])) + len(self._WORD.findall(text[end:hi])) <= 2:
+            return "fragment"
+        return None
 
     def _onset_ago(self, text, start, end, after):
         """"N days ago" that dates the onset of the problem (context.yaml)."""
