@@ -95,6 +95,7 @@ def process_chunk(payload):
     stats = chunk_stats(records, _group_keys(carried, len(rows), settings))
     fmt = settings["format"]
     keep = settings.get("keep_text")
+    columns = None  # the flat formats' columns of this chunk
     if fmt == ".jsonl":
         out = []
         for k, rec in enumerate(records):
@@ -122,24 +123,23 @@ def process_chunk(payload):
         # the chunk's columns (every row of a chunk has the same keys); the
         # output's header is their union over the chunks
         columns = list(FLAT_COLUMNS) + extra_columns([out[0].keys()], FLAT_COLUMNS) if out else []
-        if fmt == ".csv":
-            # The worker writes the CSV rows: assembling the output is then
-            # a concatenation in the main process, which shares the cores
-            # with the workers.
-            import csv
-            body = io.StringIO()
-            w = csv.writer(body)
-            for row in out:
-                w.writerow([_csv_cell(row.get(c)) for c in columns])
-            part = json.dumps({"n": len(rows), "csv": body.getvalue()}, ensure_ascii=False)
-        else:
-            part = json.dumps({"n": len(rows), "rows": out}, ensure_ascii=False, default=str)
-        return {"index": index, "n": len(rows), "part": part, "stats": stats, "columns": columns}
     # Encoded here, on the worker: the main process then only writes a string
     # (cheaper to send back than thousands of dicts, and it keeps the main
-    # process, which shares the cores with the workers, light).
-    part = json.dumps({"n": len(rows), "rows": out}, ensure_ascii=False, default=str)
-    return {"index": index, "n": len(rows), "part": part, "stats": stats}
+    # process, which shares the cores with the workers, light). CSV rows are
+    # written here too, so that assembling the output is a concatenation.
+    if fmt == ".csv":
+        import csv
+        body = io.StringIO()
+        w = csv.writer(body)
+        for row in out:
+            w.writerow([_csv_cell(row.get(c)) for c in columns])
+        part = json.dumps({"n": len(rows), "csv": body.getvalue()}, ensure_ascii=False)
+    else:
+        part = json.dumps({"n": len(rows), "rows": out}, ensure_ascii=False, default=str)
+    result = {"index": index, "n": len(rows), "part": part, "stats": stats}
+    if columns is not None:
+        result["columns"] = columns
+    return result
 
 
 def _month(value):
@@ -363,11 +363,11 @@ def _assemble(store, n_chunks, out_path, fmt, summary, carried_types=None):
         raise
 
 
-def _columns_of(store, n_chunks):
+def _columns_of(parts_columns):
     """The output's columns: the fixed ones, then every carried column of
-    every chunk in order of first appearance (a JSONL input's chunks can
-    bring different keys)."""
-    return list(FLAT_COLUMNS) + extra_columns((store.read_columns(i) for i in range(n_chunks)), FLAT_COLUMNS)
+    every chunk (``parts_columns``, from ``PartStore.read_columns``) in order
+    of first appearance (a JSONL input's chunks can bring different keys)."""
+    return list(FLAT_COLUMNS) + extra_columns(parts_columns, FLAT_COLUMNS)
 
 
 def _assemble_csv(store, n_chunks, tmp):
@@ -375,12 +375,13 @@ def _assemble_csv(store, n_chunks, tmp):
     header has every carried column of every chunk (a JSONL input's chunks
     can differ); a part with other columns is rewritten to the header's."""
     import csv
-    columns = _columns_of(store, n_chunks)
+    parts_columns = [store.read_columns(i) for i in range(n_chunks)]
+    columns = _columns_of(parts_columns)
     with open(tmp, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
-        for i in range(n_chunks):
-            part, part_columns = store.read(i), store.read_columns(i)
+        for i, part_columns in enumerate(parts_columns):
+            part = store.read(i)
             if part_columns == columns or not part_columns:
                 f.write(part["csv"])
                 continue
@@ -402,7 +403,7 @@ def _assemble_parquet(store, n_chunks, tmp, carried_types):
     (``carried_types``: name -> Arrow type), the others are text."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    columns = _columns_of(store, n_chunks)
+    columns = _columns_of(store.read_columns(i) for i in range(n_chunks))
     fields = []
     for c in columns:
         if c in carried_types and c not in FLAT_COLUMNS:

@@ -99,31 +99,24 @@ def library_floor(texts):
     libraries that the one-pass extractor makes, and nothing else. Which
     expressions run is decided before timing, as the extractor decides it."""
     from pipeline.extract import get_extractor
-    from pipeline.extract.prefilter import AGE_BASE, DURATION_ID, REGION_BASE
+    from pipeline.extract.prefilter import DURATION_ID
     ex = get_extractor()
-    c, ctx = ex.concepts, ex.concepts.context
+    c = ex.concepts
     plan = []
     for t in texts:
-        lower = t.lower()
+        lower, ascii_note = t.lower(), t.isascii()
         present, starts_at = c.scan(lower)
         maybe = c.prefilter.maybe(t) if c.prefilter is not None else None
-        active = set(c._regex_always)
-        for trig in present:
-            active.update(c._regex_by_trigger.get(trig, ()))
-        if maybe is not None:
-            active &= maybe
         runs = []
-        for k in sorted(active):
+        for k in c.patterns_to_try(present, maybe):
             pat = c.regex_patterns[k]
-            at = starts_at.get(pat.id) if pat.starts and t.isascii() else None
-            runs.append((pat.regex, at))
-        for k, (_r, rx, trig, starts) in enumerate(ctx.regions):
-            if (not trig or not present.isdisjoint(trig)) and (maybe is None or REGION_BASE + k in maybe):
-                runs.append((rx, starts_at.get(f"region#{k}", ()) if starts and t.isascii() else None))
+            runs.append((pat.regex, starts_at.get(pat.id, ()) if pat.starts and ascii_note else None))
+        for k, _region, rx, starts in c.regions_to_try(present, maybe):
+            runs.append((rx, starts_at.get(f"region#{k}", ()) if starts and ascii_note else None))
         if maybe is None or DURATION_ID in maybe:
-            runs.append((ctx.duration_re, None))
-        runs += [(rx, None) for k, (_p, rx, _u, _t) in enumerate(ctx.age_patterns) if maybe is None or AGE_BASE + k in maybe]
-        plan.append((t, lower, t.isascii(), runs))
+            runs.append((c.context.duration_re, None))
+        runs += [(rx, None) for _pid, rx, _u in ex.assertion.age_patterns_to_try(t, lower, maybe)]
+        plan.append((t, lower, ascii_note, runs))
     make_doc, norm_matcher, lower_matcher = ex.nlp.make_doc, c.phrase_matcher, ex.lower_matcher
     automaton, db = c.automaton, (c.prefilter.db if c.prefilter is not None else None)
 

@@ -481,16 +481,8 @@ class SpineConcepts:
                     continue
                 for concept in concepts:
                     append((tokens[0], tokens[1], concept, pat))
-        active = set(self._regex_always)
-        by_trigger = self._regex_by_trigger
-        for t in present:
-            ks = by_trigger.get(t)
-            if ks:
-                active.update(ks)
-        if maybe is not None:
-            active &= maybe
         patterns = self.regex_patterns
-        for k in sorted(active):  # the lexicon's order, as a full loop would go
+        for k in self.patterns_to_try(present, maybe):
             pat = patterns[k]
             if pat.starts and starts_at is not None and ascii_note:
                 found = pat.regex.finditer_at(text, lower, starts_at.get(pat.id, ()))
@@ -506,6 +498,26 @@ class SpineConcepts:
                 for concept in concepts:
                     append((tokens[0], tokens[1], concept, pat))
         return mentions
+
+    def patterns_to_try(self, present, maybe):
+        """Indexes of the regex patterns to run on a note, in the lexicon's
+        order (as a full loop would go): those without triggers or with one in
+        ``present``, less those the prefilter rules out (``maybe``; None: none)."""
+        active = set(self._regex_always)
+        by_trigger = self._regex_by_trigger
+        for t in present:
+            ks = by_trigger.get(t)
+            if ks:
+                active.update(ks)
+        if maybe is not None:
+            active &= maybe
+        return sorted(active)
+
+    def regions_to_try(self, present, maybe):
+        """(index, region, expression, starts) of the region expressions to
+        run on a note, by the same two filters."""
+        return [(k, region, rx, starts) for k, (region, rx, triggers, starts) in enumerate(self.context.regions)
+                if (not triggers or not present.isdisjoint(triggers)) and (maybe is None or REGION_BASE + k in maybe)]
 
     @staticmethod
     def resolve(doc, mentions, header, dropped=None, offsets=None):
@@ -581,11 +593,7 @@ class SpineConcepts:
             masks.append(header)
         regions = []
         ascii_note = text.isascii()
-        for k, (region, rx, triggers, starts) in enumerate(self.context.regions):
-            if triggers and present.isdisjoint(triggers):
-                continue
-            if maybe is not None and REGION_BASE + k not in maybe:
-                continue
+        for k, region, rx, starts in self.regions_to_try(present, maybe):
             found = rx.finditer_at(text, lower, starts_at.get(f"region#{k}", ())) if starts and ascii_note \
                 else rx.finditer(text, lower)
             label = REGION_LABEL_PREFIX + region
@@ -827,6 +835,16 @@ class SpineAssertion:
             return None  # "5-2" is not a range
         return sum(values) / len(values)
 
+    def age_patterns_to_try(self, text, lower, maybe):
+        """(pattern id, expression, years per unit) of the age patterns to run
+        on a note: none without a digit (every age pattern needs a number),
+        else those whose trigger occurs and that the prefilter (``maybe``;
+        None: none) does not rule out."""
+        if not self.context.age_patterns or not _DIGIT.search(text):
+            return []
+        return [(pid, rx, per_unit) for k, (pid, rx, per_unit, triggers) in enumerate(self.context.age_patterns)
+                if (not triggers or any(t in lower for t in triggers)) and (maybe is None or AGE_BASE + k in maybe)]
+
     def age_years(self, doc, section_ranges=()):
         """The patient's stated age in whole years, or None (RULES.md section 1).
 
@@ -840,19 +858,10 @@ class SpineAssertion:
     def age_match(self, doc, section_ranges=()):
         """(years, pattern id, start_char, end_char) of the patient's age, or None."""
         ctx = self.context
-        if not ctx.age_patterns:
-            return None
         text = doc_text(doc)
         lower = text.lower()
-        if not _DIGIT.search(text):
-            return None  # every age pattern needs a number
         best = None
-        maybe = doc.user_data.get(MAYBE_KEY)
-        for k, (pid, rx, per_unit, triggers) in enumerate(ctx.age_patterns):
-            if triggers and not any(t in lower for t in triggers):
-                continue
-            if maybe is not None and AGE_BASE + k not in maybe:
-                continue
+        for pid, rx, per_unit in self.age_patterns_to_try(text, lower, doc.user_data.get(MAYBE_KEY)):
             for m in rx.finditer(text, lower):
                 if best is not None and m.start() >= best[0]:
                     break

@@ -93,14 +93,15 @@ class Extractor:
             else:
                 following[arg].append(s)
         mentions, regions, header = self.concepts.collect(doc, text, text.lower(), offsets, anchors, starts)
-        flags = self._negex(n, starts, mentions, regions, cues) if mentions or regions else set()
+        flags = self._negex(n, following["sent_starts"], mentions, regions, cues) if mentions or regions else set()
         layout = (starts, sections, header)
         spine = self.assertion.assert_mentions(doc, mentions, regions, following, flags, layout)
         return spine, mentions, regions, layout
 
     def _negex(self, n, sent_starts, mentions, regions, cues):
         """negspacy's rule for the three kinds at once: {(attr, start_char,
-        end_char)} of the mentions each kind flags."""
+        end_char)} of the mentions each kind flags. ``sent_starts``: the set
+        of sentence start tokens."""
         flags = set()
         items = [m[:5] for m in mentions] + regions  # (start tok, end tok, start char, end char, label)
         for (attr, ent_types), found in zip(self.kinds, cues):
@@ -115,7 +116,7 @@ class Extractor:
             if not preceding:
                 continue  # no cue in the note: nothing can be flagged (negspacy returns early too)
             terminating = kept(found["term"])
-            bounds = sorted(set(sent_starts) | {t[0] for t in terminating} | {n})
+            bounds = sorted(sent_starts | {t[0] for t in terminating} | {n})
             seg_starts = bounds[:-1]
             if not seg_starts:
                 continue
